@@ -1,0 +1,65 @@
+"""winmigrate: read and rewrite Windows registry hive files (REGF) in pure Python.
+
+    import winmigrate
+    with winmigrate.open("SYSTEM") as hive:
+        print(hive.current_control_set)
+        services = hive.key(r"CurrentControlSet\\Services")
+        print(services.subkey("Tcpip").get("ImagePath"))
+
+The public face: :func:`open`, :func:`create`, :class:`Hive`, :class:`Key`, :class:`Value`,
+:class:`RegType` and the errors. Operations on SYSTEM/SOFTWARE hives live in their own modules
+(:mod:`winmigrate.system`, :mod:`winmigrate.services`, :mod:`winmigrate.network`, ...).
+"""
+
+from __future__ import annotations
+
+from .errors import (
+    DirtyHiveError,
+    HiveFileError,
+    HiveFormatError,
+    HiveLockedError,
+    KeyExistsError,
+    KeyNotFoundError,
+    LogReplayError,
+    NotWritableError,
+    UsageError,
+    ValueNotFoundError,
+    WinmigrateError,
+)
+from .hive import Hive, Key, Value, create, open
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from .regf.regtype import RegType
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DirtyHiveError",
+    "Hive",
+    "HiveFileError",
+    "HiveFormatError",
+    "HiveLockedError",
+    "Key",
+    "KeyExistsError",
+    "KeyNotFoundError",
+    "LogReplayError",
+    "NotWritableError",
+    "RegType",
+    "UsageError",
+    "Value",
+    "ValueNotFoundError",
+    "WinmigrateError",
+    "__version__",
+    "create",
+    "open",
+]
+
+
+def __getattr__(name: str) -> object:
+    # RegType needs ``enum``; importing it only when asked keeps a point lookup fast.
+    if name == "RegType":
+        from .regf.regtype import RegType
+
+        return RegType
+    raise AttributeError(f"module 'winmigrate' has no attribute {name!r}")

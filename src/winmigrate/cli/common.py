@@ -1,0 +1,86 @@
+"""What several commands share: opening hives, normalising key paths, printing JSON."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+
+from ..hive import Hive
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
+    from typing import Any
+
+# Root key prefixes users paste from regedit or reg.exe; a hive file has none of them.
+_PREFIX = re.compile(
+    r"^\\?(?:computer\\)?(?:HKEY_LOCAL_MACHINE|HKLM|HKEY_USERS|HKU|HKEY_CURRENT_USER|HKCU|"
+    r"HKEY_CLASSES_ROOT|HKCR|HKEY_CURRENT_CONFIG|HKCC)(?:\\|$)", re.IGNORECASE)
+_HIVE_NAMES = ("SYSTEM", "SOFTWARE", "SAM", "SECURITY", "COMPONENTS", "BCD00000000", "DRIVERS")
+
+
+def normalize_key_path(path: str, *, note: bool = True) -> str:
+    """Accept ``/`` or ``\\`` and strip a ``HKLM\\SYSTEM``-style prefix (saying so on stderr)."""
+    p = path.replace("/", "\\").strip()
+    m = _PREFIX.match(p)
+    if m:
+        rest = p[m.end():]
+        stripped = p[:m.end()]
+        head, _, tail = rest.partition("\\")
+        if stripped.upper().rstrip("\\").endswith(("HKLM", "HKEY_LOCAL_MACHINE")) and \
+                head.upper() in _HIVE_NAMES:
+            stripped += head + "\\"
+            rest = tail
+        if note:
+            print(f"winmigrate: note: {stripped.rstrip(chr(92))!s} is the hive itself; "
+                  f"reading {rest or '(root)'}", file=sys.stderr)
+        p = rest
+    return p.strip("\\")
+
+
+def open_hive(path: str, *, writable: bool = False, args: argparse.Namespace | None = None) -> Hive:
+    """Open a hive for a command (tolerant when the command asked for ``--tolerant``)."""
+    from ..hive import open as open_hive_file
+
+    strict = not getattr(args, "tolerant", False)
+    logs = getattr(args, "logs", "auto") or "auto"
+    return open_hive_file(path, writable=writable, strict=strict, logs=logs)
+
+
+def add_hive_options(p: argparse.ArgumentParser, *, tolerant: bool = True) -> None:
+    if tolerant:
+        p.add_argument("--tolerant", action="store_true",
+                       help="read what can be read from a damaged hive and report what was skipped")
+    p.add_argument("--logs", choices=("auto", "ignore", "require"), default="auto",
+                   help="transaction logs of a dirty hive: replay them (auto, the default), read "
+                        "the primary file as it is (ignore), or fail without them (require)")
+
+
+def print_json(obj: Any) -> None:
+    json.dump(obj, sys.stdout, indent=2, ensure_ascii=False, default=_json_default)
+    sys.stdout.write("\n")
+
+
+def _json_default(obj: object) -> object:
+    if isinstance(obj, (bytes, bytearray)):
+        return obj.hex()
+    to_dict = getattr(obj, "to_dict", None)
+    if callable(to_dict):
+        return to_dict()
+    isoformat = getattr(obj, "isoformat", None)
+    if callable(isoformat):
+        return isoformat()
+    return str(obj)
+
+
+def safe_text(text: str) -> str:
+    """Text for a terminal: control characters and lone surrogates shown as escapes."""
+    out = []
+    for ch in text:
+        code = ord(ch)
+        if code < 0x20 or code == 0x7F or 0xD800 <= code <= 0xDFFF:
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+        else:
+            out.append(ch)
+    return "".join(out)

@@ -1,0 +1,116 @@
+"""The exceptions winmigrate raises.
+
+Two families hang under :class:`WinmigrateError`: problems with the *input* (a malformed hive, a
+dirty hive, a missing key) and problems with *how the API was used* (:class:`UsageError`, e.g. saving
+a hive opened read-only). Low-level failures (``struct.error``, ``IndexError``,
+``UnicodeDecodeError``, ``RecursionError``) never escape: the format layer turns them into
+:class:`HiveFormatError` with the file offset where the bad bytes are.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "DirtyHiveError",
+    "HiveFileError",
+    "HiveFormatError",
+    "HiveLockedError",
+    "KeyExistsError",
+    "KeyNotFoundError",
+    "LogReplayError",
+    "NotWritableError",
+    "UsageError",
+    "ValueNotFoundError",
+    "WinmigrateError",
+]
+
+
+class WinmigrateError(Exception):
+    """Root of every error winmigrate raises on purpose."""
+
+
+class HiveFormatError(WinmigrateError):
+    """The bytes do not form a valid hive.
+
+    ``offset`` is the absolute file offset of the offending structure (``None`` when the problem is
+    not tied to one place, e.g. a file that is too short); ``path`` is the key path being read, when
+    known.
+    """
+
+    def __init__(self, message: str, offset: int | None = None, *, path: str | None = None,
+                 source: str | None = None) -> None:
+        self.message = message
+        self.offset = offset
+        self.path = path
+        self.source = source
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        parts = []
+        if self.source:
+            parts.append(self.source)
+        if self.offset is not None:
+            parts.append(f"offset 0x{self.offset:x}")
+        if self.path is not None:
+            parts.append(f"key {self.path or '(root)'!s}")
+        where = ", ".join(parts)
+        return f"{where}: {self.message}" if where else self.message
+
+    def with_context(self, *, path: str | None = None, source: str | None = None) -> HiveFormatError:
+        """Fill in the key path or file name if they are not known yet (returns ``self``)."""
+        if path is not None and self.path is None:
+            self.path = path
+        if source is not None and self.source is None:
+            self.source = source
+        self.args = (self._render(),)
+        return self
+
+
+class HiveFileError(WinmigrateError, OSError):
+    """The hive file cannot be opened, read or written (missing, a directory, no permission, disk
+    full...). Also an ``OSError``, with ``errno`` and ``filename`` set."""
+
+
+class DirtyHiveError(WinmigrateError):
+    """The hive was not cleanly written (bad checksum or sequence numbers differ) and the
+    transaction logs needed to bring it up to date were not replayed, so it cannot be saved."""
+
+
+class LogReplayError(WinmigrateError):
+    """Transaction logs were required but none could be applied."""
+
+
+class KeyNotFoundError(WinmigrateError, LookupError):
+    """No key at the given path (lookups are case-insensitive, as in Windows)."""
+
+    def __init__(self, path: str, missing: str | None = None) -> None:
+        self.path = path
+        self.missing = missing
+        detail = f" (no subkey {missing!r})" if missing is not None and missing != path else ""
+        super().__init__(f"key not found: {path}{detail}")
+
+
+class ValueNotFoundError(WinmigrateError, LookupError):
+    """The key has no value of that name (``""`` is the default value)."""
+
+    def __init__(self, key_path: str, name: str) -> None:
+        self.key_path = key_path
+        self.name = name
+        shown = "(default)" if name == "" else repr(name)
+        super().__init__(f"value {shown} not found in key {key_path or '(root)'}")
+
+
+class UsageError(WinmigrateError, ValueError):
+    """The API was called in a way that cannot work (bad argument, wrong state)."""
+
+
+class NotWritableError(UsageError):
+    """A change or save was asked of a hive that cannot be written (opened read-only, read
+    tolerantly, or dirty without its logs replayed)."""
+
+
+class KeyExistsError(UsageError):
+    """A key of that name already exists (and ``exist_ok`` was false)."""
+
+
+class HiveLockedError(WinmigrateError):
+    """Another process holds the write lock on this hive file."""

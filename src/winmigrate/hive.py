@@ -1,0 +1,903 @@
+"""The hive model: :class:`Hive`, :class:`Key` and :class:`Value`.
+
+Reading is lazy over one buffer: a ``Key`` is a parsed key node (nk) and a ``Value`` a parsed value
+(vk); lists, data and security descriptors are read when asked for. Nothing here parses bytes
+directly: :mod:`.regf.records` does, through the checked cell access of :mod:`.regf.image`.
+
+The module imports only what a point lookup needs (``os``, ``mmap``, ``struct``); dates, enums,
+dataclasses and the writer are imported on first use, which keeps a whole-process lookup fast.
+"""
+
+from __future__ import annotations
+
+import os
+
+from .errors import (
+    HiveFileError,
+    HiveFormatError,
+    KeyNotFoundError,
+    NotWritableError,
+    UsageError,
+    ValueNotFoundError,
+    WinmigrateError,
+)
+from .regf import layout as L
+from .regf.image import Image
+from .regf.names import collation_key
+from .regf.records import (
+    class_name,
+    read_nk,
+    read_nk_named,
+    read_vk_named,
+    subkey_offsets,
+    value_data,
+    value_offsets,
+)
+from .regf.values import decode
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import mmap
+    from collections.abc import Iterator
+    from datetime import datetime
+    from types import TracebackType
+    from typing import Any, Literal
+
+    from .check import CheckReport
+    from .logs import RecoveryReport
+    from .problems import Problem
+    from .regf.baseblock import BaseBlock
+    from .regf.regtype import RegType
+    from .regf.security import SecurityDescriptor
+
+__all__ = ["Hive", "Key", "Value", "create", "open"]
+
+_BASE = L.BASE_BLOCK_SIZE
+_PACK_U32 = L.U32.pack
+_MMAP_THRESHOLD = 1 << 20  # smaller files are simply read: mapping them saves nothing
+_NK_SUBKEY_COUNT = L.NK_SUBKEY_COUNT
+_NK_SUBKEY_LIST = L.NK_SUBKEY_LIST
+_NK_VALUE_COUNT = L.NK_VALUE_COUNT
+_NK_VALUE_LIST = L.NK_VALUE_LIST
+_NK_PARENT = L.NK_PARENT
+_to_regtype: Any = None
+
+
+def _regtype(number: int) -> RegType | int:
+    global _to_regtype
+    if _to_regtype is None:
+        from .regf.regtype import to_regtype
+
+        _to_regtype = to_regtype
+    return _to_regtype(number)  # type: ignore[no-any-return]
+
+
+def split_path(path: str) -> list[str]:
+    """Key path components; ``\\`` and ``/`` both separate, empty components are dropped."""
+    if "/" in path:
+        path = path.replace("/", "\\")
+    return [p for p in path.split("\\") if p]
+
+
+class Hive:
+    """An open registry hive. Use :func:`winmigrate.open`, :meth:`from_bytes` or
+    :func:`winmigrate.create` to get one; use it as a context manager to release the file."""
+
+    def __init__(self, buf: bytes | bytearray | mmap.mmap, *, path: str | None = None,
+                 writable: bool = False, strict: bool = True, _fd: int | None = None,
+                 _mapping: mmap.mmap | None = None) -> None:
+        self.path = path
+        self.strict = strict
+        self._writable = writable
+        self._fd = _fd
+        self._mapping = _mapping
+        self._closed = False
+        self.problems: list[Problem] = []
+        self.recovery: RecoveryReport | None = None
+        self._gen = 0  # bumped by every change; cached key nodes re-read when it moves
+        self._keys: Any = None  # writable hives: offset -> live Key (one object per key)
+        self._editor: Any = None
+        self._dirty_unreplayed = False
+        source = os.path.basename(path) if path else None
+        self._source = source
+        self._load(buf)
+
+    def _load(self, buf: bytes | bytearray | mmap.mmap) -> None:
+        """(Re)build the view of ``buf``: base block fields, the checked image and the root."""
+        from .regf.baseblock import parse_base_block, validate_primary
+
+        source = self._source
+        bb = parse_base_block(buf, source=source)
+        notes = validate_primary(bb, len(buf), source=source)
+        bins_size = bb.hive_bins_size
+        if _BASE + bins_size > len(buf):
+            msg = (f"file is truncated: the base block declares 0x{bins_size:x} bytes of hive "
+                   f"bins but the file holds only 0x{max(len(buf) - _BASE, 0):x}")
+            if self.strict:
+                raise HiveFormatError(msg + " (open with strict=False to read what is there)",
+                                      40, source=source)
+            bins_size = max(0, (len(buf) - _BASE)) & ~0xFFF
+            self._problem(HiveFormatError(msg, 40, source=source), "")
+        self._bb = bb
+        self._img = Image(buf, bins_size, bb.minor, source=source)
+        for note in notes:
+            self._problem(HiveFormatError(note, 24, source=source), "")
+        try:
+            nk, name = read_nk_named(self._img, bb.root_cell)
+        except HiveFormatError:
+            if self.strict:
+                raise
+            nk, name = self._salvage_nk(bb.root_cell)
+        self._root = self._new_key(bb.root_cell, nk, name, None, 0)
+
+    # -- construction ------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str], *, writable: bool = False,
+             logs: Literal["auto", "ignore", "require"] | list[str] = "auto",
+             strict: bool = True, lock: bool = True) -> Hive:
+        """Open the hive file at ``path`` (see :func:`winmigrate.open`)."""
+        if writable and not strict:
+            raise UsageError("a tolerant read (strict=False) cannot be writable")
+        fspath = os.fspath(path)
+        try:
+            fd = os.open(fspath, os.O_RDWR if writable else os.O_RDONLY)
+        except OSError as e:
+            raise HiveFileError(e.errno, f"cannot open hive: {e.strerror}", fspath) from None
+        try:
+            import stat
+
+            st = os.fstat(fd)
+            if stat.S_ISDIR(st.st_mode):
+                raise HiveFileError(21, "cannot open hive: it is a directory", fspath)
+            mapping = None
+            if writable:
+                if lock:
+                    _lock_exclusive(fd, fspath)
+                buf: bytes | bytearray | mmap.mmap = bytearray(_read_all(fd, st.st_size, fspath))
+            elif st.st_size >= _MMAP_THRESHOLD:
+                import mmap
+
+                mapping = mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
+                buf = mapping
+            else:
+                buf = _read_all(fd, st.st_size, fspath)
+            if not writable and mapping is None:
+                os.close(fd)
+                fd = -1
+            hive = cls(buf, path=fspath, writable=writable, strict=strict,
+                       _fd=fd if fd >= 0 else None, _mapping=mapping)
+        except BaseException:
+            if fd >= 0:
+                os.close(fd)
+            raise
+        hive._after_open(logs)
+        return hive
+
+    @classmethod
+    def from_bytes(cls, data: bytes | bytearray | memoryview, *, writable: bool = False,
+                   strict: bool = True) -> Hive:
+        """A hive read from memory (the bytes are copied when ``writable``)."""
+        if writable and not strict:
+            raise UsageError("a tolerant read (strict=False) cannot be writable")
+        buf: bytes | bytearray = bytearray(data) if writable else bytes(data)
+        hive = cls(buf, writable=writable, strict=strict)
+        hive._after_open("ignore")
+        return hive
+
+    def _after_open(self, logs: Literal["auto", "ignore", "require"] | list[str]) -> None:
+        if self._bb.dirty or logs == "require" or isinstance(logs, list):
+            from .logs import recover_on_open
+
+            recover_on_open(self, logs)
+        if self._writable:
+            import weakref
+
+            self._keys = weakref.WeakValueDictionary()
+            self._keys[self._root._off] = self._root
+
+    # -- lifetime ------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Release the file (and its lock). Keys and values of a closed hive cannot be read."""
+        if self._closed:
+            return
+        self._closed = True
+        self._img.buf = b""
+        self._img.end = 0
+        self._img.bins_size = 0
+        if self._mapping is not None:
+            try:
+                self._mapping.close()
+            except BufferError:  # a memoryview still refers to it; it goes with the last one
+                pass
+            self._mapping = None
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> Hive:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        where = self.path or "<memory>"
+        return f"<Hive {where} v{self.version[0]}.{self.version[1]} root={self.root.name!r}>"
+
+    # -- base block ----------------------------------------------------------------------------
+
+    @property
+    def base_block(self) -> BaseBlock:
+        """Every field of the base block (as read; a save rewrites sequence, time, checksum)."""
+        return self._bb
+
+    @property
+    def version(self) -> tuple[int, int]:
+        return (self._bb.major, self._bb.minor)
+
+    @property
+    def dirty(self) -> bool:
+        """The primary file was not cleanly written (before any log replay)."""
+        return self._bb.dirty
+
+    @property
+    def sequence(self) -> tuple[int, int]:
+        """(primary, secondary) sequence numbers; they differ in a dirty hive."""
+        return (self._bb.primary_sequence, self._bb.secondary_sequence)
+
+    @property
+    def last_written(self) -> datetime | None:
+        return self._bb.last_written
+
+    @property
+    def writable(self) -> bool:
+        return self._writable
+
+    # -- keys ----------------------------------------------------------------------------------
+
+    @property
+    def root(self) -> Key:
+        return self._root
+
+    def key(self, path: str) -> Key:
+        """The key at ``path`` below the root (``\\`` or ``/`` separators, case-insensitive).
+        A leading ``CurrentControlSet`` is resolved through ``Select\\Current``."""
+        parts = split_path(path)
+        key = self._root
+        if parts and parts[0].upper() == "CURRENTCONTROLSET":
+            ccs = self.current_control_set
+            if ccs is not None and key._find(parts[0]) is None:
+                parts[0] = ccs
+        for i, part in enumerate(parts):
+            child = key._find(part)
+            if child is None:
+                raise KeyNotFoundError("\\".join(parts), "\\".join(parts[:i + 1]))
+            key = child
+        return key
+
+    def get_key(self, path: str) -> Key | None:
+        """Like :meth:`key` but ``None`` when there is no such key."""
+        try:
+            return self.key(path)
+        except KeyNotFoundError:
+            return None
+
+    @property
+    def current_control_set(self) -> str | None:
+        """``ControlSetNNN`` named by ``Select\\Current`` in a SYSTEM hive, else ``None``."""
+        select = self._root._find("Select")
+        if select is None:
+            return None
+        current = select.get("Current")
+        if not isinstance(current, int) or not 0 < current < 1000:
+            return None
+        return f"ControlSet{current:03d}"
+
+    def walk(self) -> Iterator[Key]:
+        """Every key, the root first, depth-first in stored order."""
+        return self._root.walk()
+
+    # -- problems (tolerant reads) ---------------------------------------------------------------
+
+    def _problem(self, err: HiveFormatError, path: str | None) -> None:
+        from .problems import Problem
+
+        self.problems.append(Problem(err.offset, path if path is not None else err.path,
+                                     err.message))
+
+    def _skip(self, err: HiveFormatError, path: str) -> None:
+        """In strict mode re-raise ``err`` (with the key path); otherwise record it and go on."""
+        if self.strict:
+            raise err.with_context(path=path)
+        self._problem(err, path)
+
+    # -- key objects -----------------------------------------------------------------------------
+
+    def _new_key(self, off: int, nk: tuple, name: str, parent: Key | None,  # type: ignore[type-arg]
+                 depth: int) -> Key:
+        key = Key.__new__(Key)
+        key._hive = self
+        key._off = off
+        key._nk = nk
+        key._gen = self._gen
+        key._parent = parent
+        key._depth = depth
+        key.name = name
+        if self._keys is not None:
+            live = self._keys.get(off)
+            if live is not None:
+                live._parent = parent
+                return live  # type: ignore[no-any-return]
+            self._keys[off] = key
+        return key
+
+    def _child(self, off: int, parent: Key) -> Key:
+        """The key node at ``off`` listed under ``parent``.
+
+        The node's own parent field is not required to match: hivex and Windows' self-healing
+        loader both keep such keys (``check()`` reports them). What keeps a hostile hive from
+        looping is the depth bound here and the visited set of :meth:`Key.walk`."""
+        depth = parent._depth + 1
+        if depth > L.MAX_KEY_DEPTH:
+            raise self._img.error(f"keys nested deeper than {L.MAX_KEY_DEPTH} (a cycle?)", off)
+        try:
+            nk, name = read_nk_named(self._img, off)
+        except HiveFormatError:
+            if self.strict:
+                raise
+            nk, name = self._salvage_nk(off)
+        return self._new_key(off, nk, name, parent, depth)
+
+    def _salvage_nk(self, off: int) -> tuple[tuple, str]:  # type: ignore[type-arg]
+        """Tolerant read of a key node whose name overruns its cell: keep the part that fits."""
+        from .regf.names import decode_name
+
+        img = self._img
+        start, length = img.cell(off, "key node")
+        if length < L.NK_FIXED_SIZE:
+            raise img.error(f"key node cell too small ({length} bytes)", off)
+        nk = L.NK.unpack_from(img.buf, start)
+        if nk[0] != b"nk":
+            raise img.error(f"expected a key node (nk), found signature {bytes(nk[0])!r}", off)
+        compressed = bool(nk[L.NK_FLAGS] & L.KEY_COMP_NAME)
+        fit = min(nk[L.NK_NAME_LENGTH], length - L.NK_FIXED_SIZE)
+        if not compressed:
+            fit &= ~1
+        raw = bytes(img.buf[start + L.NK_FIXED_SIZE:start + L.NK_FIXED_SIZE + fit])
+        self._problem(img.error(f"key name ({nk[L.NK_NAME_LENGTH]} bytes) does not fit its "
+                                f"cell; kept the first {fit} bytes", off), None)
+        return nk, decode_name(raw, compressed)
+
+    # -- checks, writing (implemented in their own modules) ------------------------------------
+
+    def check(self) -> CheckReport:
+        """Windows' load-time checks over the whole hive, as a report (see :mod:`.check`)."""
+        from .check import check_hive
+
+        return check_hive(self)
+
+    def _require_writable(self) -> Any:
+        if self._closed:
+            raise UsageError("the hive is closed")
+        if not self._writable:
+            raise NotWritableError("the hive was opened read-only (open it with writable=True)")
+        if self._dirty_unreplayed:
+            from .errors import DirtyHiveError
+
+            raise DirtyHiveError(
+                "the hive is dirty and its transaction logs were not replayed; changing or saving "
+                "it would lose the changes they hold (open it with logs='auto' next to its logs)")
+        if self._editor is None:
+            from .writer import Editor
+
+            self._editor = Editor(self)
+        return self._editor
+
+
+class Key:
+    """A registry key. Obtained from :attr:`Hive.root`, :meth:`Hive.key` or :meth:`subkeys`."""
+
+    __slots__ = ("__weakref__", "_depth", "_gen", "_hive", "_nk", "_off", "_parent", "name")
+
+    _hive: Hive
+    _off: int
+    _nk: tuple  # type: ignore[type-arg]
+    _gen: int
+    _parent: Key | None
+    _depth: int
+    name: str
+
+    # -- the node ------------------------------------------------------------------------------
+
+    def _fields(self) -> tuple:  # type: ignore[type-arg]
+        """The key node's fields, re-read when the hive changed since they were parsed."""
+        hive = self._hive
+        if self._gen != hive._gen:
+            if self._off < 0:
+                raise UsageError(f"key {self.name!r} was deleted")
+            self._nk = read_nk(hive._img, self._off)
+            self._gen = hive._gen
+        return self._nk
+
+    @property
+    def hive(self) -> Hive:
+        return self._hive
+
+    @property
+    def offset(self) -> int:
+        """Offset of the key node cell, relative to the hive bins."""
+        return self._off
+
+    @property
+    def path(self) -> str:
+        """Path from the root (the root's own name excluded; the root's path is ``""``)."""
+        parts = []
+        key: Key | None = self
+        while key is not None and key._parent is not None:
+            parts.append(key.name)
+            key = key._parent
+        return "\\".join(reversed(parts))
+
+    @property
+    def parent(self) -> Key | None:
+        return self._parent
+
+    @property
+    def flags(self) -> int:
+        """The nk flags (``KEY_*`` in :mod:`winmigrate.regf.layout`)."""
+        return int(self._fields()[L.NK_FLAGS])
+
+    @property
+    def is_symlink(self) -> bool:
+        """A link key: its ``SymbolicLinkValue`` (REG_LINK) names the target; not followed."""
+        return bool(self._fields()[L.NK_FLAGS] & L.KEY_SYM_LINK)
+
+    @property
+    def timestamp(self) -> int:
+        """Last-written time as raw FILETIME ticks."""
+        return int(self._fields()[L.NK_TIMESTAMP])
+
+    @property
+    def last_written(self) -> datetime | None:
+        """Last-written time (timezone-aware UTC), ``None`` if the stored value is not a date."""
+        from .regf.timestamps import filetime_to_datetime
+
+        return filetime_to_datetime(self._fields()[L.NK_TIMESTAMP])
+
+    @property
+    def access_bits(self) -> int:
+        return int(self._fields()[L.NK_ACCESS_BITS])
+
+    @property
+    def subkey_count(self) -> int:
+        return int(self._fields()[_NK_SUBKEY_COUNT])
+
+    @property
+    def value_count(self) -> int:
+        return int(self._fields()[_NK_VALUE_COUNT])
+
+    @property
+    def class_name(self) -> str | None:
+        """The key's class name, or ``None`` when it has none."""
+        raw = self.class_name_raw
+        if raw is None:
+            return None
+        if len(raw) & 1:
+            raw = raw[:-1]
+        return raw.decode("utf-16-le", "surrogatepass")
+
+    @property
+    def class_name_raw(self) -> bytes | None:
+        nk = self._fields()
+        length = nk[L.NK_CLASS_LENGTH]
+        off = nk[L.NK_CLASS]
+        if off == L.NIL or length == 0:
+            return None
+        try:
+            return class_name(self._hive._img, off, length)
+        except HiveFormatError as e:
+            self._hive._skip(e, self.path)
+            return None
+
+    @property
+    def security(self) -> SecurityDescriptor | None:
+        """The key's security descriptor (shared ``sk`` record), decoded."""
+        from .regf.records import read_sk
+        from .regf.security import SecurityDescriptor
+
+        off = self._fields()[L.NK_SECURITY]
+        if off == L.NIL:
+            return None
+        try:
+            sk, raw = read_sk(self._hive._img, off)
+            return SecurityDescriptor.parse(raw, reference_count=sk[4], offset=off)
+        except HiveFormatError as e:
+            self._hive._skip(e, self.path)
+            return None
+
+    # -- subkeys -------------------------------------------------------------------------------
+
+    def subkeys(self) -> list[Key]:
+        """The subkeys, in stored (Windows collation) order."""
+        nk = self._fields()
+        count = nk[_NK_SUBKEY_COUNT]
+        if not count:
+            return []
+        hive = self._hive
+        try:
+            offsets = subkey_offsets(hive._img, nk[_NK_SUBKEY_LIST], count)
+        except HiveFormatError as e:
+            hive._skip(e, self.path)
+            return self._salvage_subkeys(nk)
+        child = hive._child
+        out = []
+        for off in offsets:
+            try:
+                out.append(child(off, self))
+            except HiveFormatError as e:
+                hive._skip(e, self.path)
+        return out
+
+    def _salvage_subkeys(self, nk: tuple) -> list[Key]:  # type: ignore[type-arg]
+        """Tolerant read of a damaged subkey list: every leaf that can be read."""
+        from .regf.records import list_leaves
+
+        hive = self._hive
+        out = []
+        try:
+            leaves = list_leaves(hive._img, nk[_NK_SUBKEY_LIST])
+        except HiveFormatError:
+            return []
+        for _leaf, _sig, elements, _hints in leaves:
+            for off in elements:
+                try:
+                    out.append(hive._child(off, self))
+                except HiveFormatError as e:
+                    hive._problem(e, self.path)
+        return out
+
+    def __iter__(self) -> Iterator[Key]:
+        return iter(self.subkeys())
+
+    def _find(self, name: str) -> Key | None:
+        """The subkey called ``name`` (case-insensitive), or ``None``. Binary search on the
+        stored collation order, then a linear scan if the list turns out not to be sorted."""
+        nk = self._fields()
+        count = nk[_NK_SUBKEY_COUNT]
+        if not count:
+            return None
+        hive = self._hive
+        img = hive._img
+        try:
+            offsets = subkey_offsets(img, nk[_NK_SUBKEY_LIST], count)
+        except HiveFormatError as e:
+            hive._skip(e, self.path)
+            return self._find_linear(name, [k._off for k in self._salvage_subkeys(nk)])
+        target = collation_key(name)
+        lo, hi = 0, len(offsets)
+        try:
+            while lo < hi:
+                mid = (lo + hi) // 2
+                off = offsets[mid]
+                probe = collation_key(read_nk_named(img, off)[1])
+                if probe == target:
+                    return hive._child(off, self)
+                if probe < target:
+                    lo = mid + 1
+                else:
+                    hi = mid
+        except HiveFormatError as e:
+            hive._skip(e, self.path)
+        return self._find_linear(name, offsets)
+
+    def _find_linear(self, name: str, offsets: list[int]) -> Key | None:
+        target = collation_key(name)
+        hive = self._hive
+        img = hive._img
+        for off in offsets:
+            try:
+                if collation_key(read_nk_named(img, off)[1]) == target:
+                    return hive._child(off, self)
+            except HiveFormatError as e:
+                hive._skip(e, self.path)
+        return None
+
+    def subkey(self, name: str) -> Key:
+        """The direct subkey called ``name`` (case-insensitive); raises ``KeyNotFoundError``."""
+        if "\\" in name or "/" in name:
+            key = self
+            for part in split_path(name):
+                key = key.subkey(part)
+            return key
+        found = self._find(name)
+        if found is None:
+            path = self.path
+            raise KeyNotFoundError(f"{path}\\{name}" if path else name)
+        return found
+
+    def get_subkey(self, name: str) -> Key | None:
+        """Like :meth:`subkey` but ``None`` when missing."""
+        try:
+            return self.subkey(name)
+        except KeyNotFoundError:
+            return None
+
+    def walk(self) -> Iterator[Key]:
+        """This key and every key below it, depth-first in stored order (no recursion).
+
+        A damaged hive can list one key under two parents (hivex then shows it twice, and so does
+        this walk) or loop back to an ancestor (stopped by the 512-level depth bound). The walk
+        also stops a crafted hive whose shared lists would multiply the keys without end: it never
+        yields more keys than the hive bins could hold."""
+        hive = self._hive
+        limit = hive._img.bins_size // 80 + 1  # an nk cell takes at least 80 bytes
+        stack = [self]
+        count = 0
+        while stack:
+            key = stack.pop()
+            count += 1
+            if count > limit:
+                raise HiveFormatError(
+                    f"the key tree holds more keys than the hive bins can ({limit}): subkey "
+                    "lists are shared or cyclic", None, path=key.path, source=hive._source)
+            yield key
+            children = key.subkeys()
+            if children:
+                children.reverse()
+                stack.extend(children)
+
+    # -- values --------------------------------------------------------------------------------
+
+    def values(self) -> list[Value]:
+        """The values, in stored order (a value list is not sorted)."""
+        nk = self._fields()
+        count = nk[_NK_VALUE_COUNT]
+        if not count:
+            return []
+        hive = self._hive
+        img = hive._img
+        try:
+            offsets = value_offsets(img, nk[_NK_VALUE_LIST], count)
+        except HiveFormatError as e:
+            hive._skip(e, self.path)
+            return []
+        out = []
+        for off in offsets:
+            try:
+                vk, vname = read_vk_named(img, off)
+                out.append(Value(self, off, vname, vk))
+            except HiveFormatError as e:
+                hive._skip(e, self.path)
+        return out
+
+    def value(self, name: str) -> Value:
+        """The value called ``name`` (case-insensitive; ``""`` is the default value)."""
+        found = self._find_value(name)
+        if found is None:
+            raise ValueNotFoundError(self.path, name)
+        return found
+
+    def _find_value(self, name: str) -> Value | None:
+        nk = self._fields()
+        count = nk[_NK_VALUE_COUNT]
+        if not count:
+            return None
+        hive = self._hive
+        img = hive._img
+        try:
+            offsets = value_offsets(img, nk[_NK_VALUE_LIST], count)
+        except HiveFormatError as e:
+            hive._skip(e, self.path)
+            return None
+        exact = name
+        folded: str | None = None
+        for off in offsets:
+            try:
+                vk, vname = read_vk_named(img, off)
+            except HiveFormatError as e:
+                hive._skip(e, self.path)
+                continue
+            if vname == exact:
+                return Value(self, off, vname, vk)
+            if len(vname) == len(exact):
+                if folded is None:
+                    folded = collation_key(exact)
+                if collation_key(vname) == folded:
+                    return Value(self, off, vname, vk)
+        return None
+
+    def get(self, name: str, default: Any = None) -> Any:
+        """The decoded data of value ``name``, or ``default`` when there is no such value."""
+        found = self._find_value(name)
+        return default if found is None else found.data
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self._find_value(name) is not None
+
+    # -- editing (see :mod:`.writer`) ----------------------------------------------------------
+
+    def create_key(self, path: str, exist_ok: bool = True) -> Key:
+        """Create the key at ``path`` below this one (and any missing keys on the way)."""
+        return self._hive._require_writable().create_key(self, path, exist_ok)  # type: ignore[no-any-return]
+
+    def delete_key(self, name: str, recursive: bool = False) -> None:
+        """Delete the subkey ``name`` (with everything below it if ``recursive``)."""
+        self._hive._require_writable().delete_key(self, name, recursive)
+
+    def rename(self, new_name: str) -> None:
+        """Give this key a new name (its place in the parent's sorted list changes)."""
+        self._hive._require_writable().rename(self, new_name)
+
+    def set_value(self, name: str, data: Any = None, type: RegType | int | None = None, *,
+                  raw: bytes | None = None) -> Value:
+        """Create or replace value ``name``. Give exactly one of ``data`` (encoded for ``type``,
+        inferred when omitted: str -> SZ, int -> DWORD, list[str] -> MULTI_SZ, bytes -> BINARY)
+        and ``raw`` (stored byte for byte, with ``type`` defaulting to REG_BINARY)."""
+        return self._hive._require_writable().set_value(self, name, data, type, raw)  # type: ignore[no-any-return]
+
+    def delete_value(self, name: str) -> None:
+        """Delete value ``name`` (case-insensitive); raises ``ValueNotFoundError``."""
+        self._hive._require_writable().delete_value(self, name)
+
+    def set_class_name(self, class_name: str | bytes | None) -> None:
+        """Set (or with ``None`` remove) the key's class name."""
+        self._hive._require_writable().set_class_name(self, class_name)
+
+    def set_security(self, descriptor: bytes) -> None:
+        """Give the key this self-relative security descriptor (shared with identical ones)."""
+        self._hive._require_writable().set_security(self, descriptor)
+
+    def touch(self, when: datetime | None = None) -> None:
+        """Set the last-written time (now by default)."""
+        self._hive._require_writable().touch(self, when)
+
+    # -- misc ------------------------------------------------------------------------------------
+
+    def __repr__(self) -> str:
+        return f"<Key {self.path or '(root)'!s}>"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Key) and other._hive is self._hive and other._off == self._off
+
+    def __hash__(self) -> int:
+        return hash((id(self._hive), self._off))
+
+
+class Value:
+    """A registry value: ``name``, ``type``, ``raw`` bytes and decoded ``data``.
+
+    In a writable hive a ``Value`` reads its data when created, so it stays a faithful snapshot
+    even if the hive changes afterwards."""
+
+    __slots__ = ("_key", "_off", "_raw", "_vk", "name")
+
+    def __init__(self, key: Key, off: int, name: str, vk: tuple) -> None:  # type: ignore[type-arg]
+        self._key = key
+        self._off = off
+        self.name = name
+        self._vk = vk
+        self._raw: bytes | None = self._load() if key._hive._writable else None
+
+    def _load(self) -> bytes:
+        vk = self._vk
+        size = vk[2]
+        if size & 0x80000000 and size <= 0x80000004:  # resident: the data is the offset field
+            return _PACK_U32(vk[3])[:size & 7]
+        hive = self._key._hive
+        try:
+            return value_data(hive._img, self._off, size, vk[3])
+        except HiveFormatError as e:
+            hive._skip(e, self._key.path)
+            return b""
+
+    @property
+    def type(self) -> RegType | int:
+        """The value type: a ``RegType`` member, or the plain number when Windows defines none."""
+        return _regtype(self._vk[4])
+
+    @property
+    def type_number(self) -> int:
+        return int(self._vk[4])
+
+    @property
+    def raw(self) -> bytes:
+        """The data bytes exactly as stored (resident, one cell or big-data segments)."""
+        raw = self._raw
+        if raw is None:
+            raw = self._raw = self._load()
+        return raw
+
+    @property
+    def data(self) -> str | int | list[str] | bytes:
+        """The data decoded for its type (see :mod:`winmigrate.regf.values`)."""
+        raw = self._raw
+        if raw is None:
+            raw = self._raw = self._load()
+        return decode(self._vk[4], raw)
+
+    @property
+    def size(self) -> int:
+        """The data length in bytes."""
+        size = self._vk[2]
+        return size & 0x7FFFFFFF if size & L.DATA_RESIDENT else int(size)
+
+    @property
+    def is_resident(self) -> bool:
+        """Data of up to 4 bytes stored in the value record itself."""
+        return bool(self._vk[2] & L.DATA_RESIDENT)
+
+    @property
+    def flags(self) -> int:
+        return int(self._vk[5])
+
+    @property
+    def key(self) -> Key:
+        return self._key
+
+    @property
+    def offset(self) -> int:
+        return self._off
+
+    def __repr__(self) -> str:
+        shown = "(default)" if self.name == "" else repr(self.name)
+        return f"<Value {shown} {_regtype(self._vk[4])!s}>"
+
+
+def _read_all(fd: int, size: int, path: str) -> bytes:
+    chunks = []
+    remaining = size
+    try:
+        while True:
+            chunk = os.read(fd, max(remaining, 1 << 16))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            remaining -= len(chunk)
+    except OSError as e:
+        raise HiveFileError(e.errno, f"cannot read hive: {e.strerror}", path) from None
+    return b"".join(chunks)
+
+
+def _lock_exclusive(fd: int, path: str) -> None:
+    """Advisory exclusive lock for writers (readers are not blocked)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not on POSIX
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        from .errors import HiveLockedError
+
+        raise HiveLockedError(f"{path}: another process has this hive open for writing") from None
+    except OSError:  # locking unsupported on this filesystem: go on without it
+        pass
+
+
+def open(path: str | os.PathLike[str], *, writable: bool = False,
+         logs: Literal["auto", "ignore", "require"] | list[str] = "auto", strict: bool = True,
+         lock: bool = True) -> Hive:
+    """Open a hive file.
+
+    ``writable`` reads the file into memory and takes an exclusive advisory lock; changes are
+    written by :meth:`Hive.save`. ``logs`` says what to do with transaction logs when the hive is
+    dirty: ``"auto"`` replays the sibling ``.LOG``/``.LOG1``/``.LOG2`` files, ``"ignore"`` reads
+    the primary file as it is (a dirty hive then cannot be saved), ``"require"`` fails when no log
+    can be applied, and a list names the log files to use. ``strict=False`` reads what can be read
+    and lists what was skipped in :attr:`Hive.problems` (such a hive is never writable).
+    """
+    return Hive.open(path, writable=writable, logs=logs, strict=strict, lock=lock)
+
+
+def create(root_name: str = "ROOT", version: tuple[int, int] = (1, 5)) -> Hive:
+    """A new, empty, writable hive in memory (like offreg's ``ORCreateHive``)."""
+    from .writer import new_hive_bytes
+
+    return Hive.from_bytes(new_hive_bytes(root_name, version), writable=True)
+
+
+def is_winmigrate_error(exc: BaseException) -> bool:
+    return isinstance(exc, WinmigrateError)

@@ -1,0 +1,26 @@
+"""A problem found in a hive: by a tolerant read (what was skipped) or by :meth:`Hive.check`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Problem:
+    """``offset`` is the absolute file offset (``None`` when not tied to one place); ``path`` the
+    key path concerned, when known (``""`` is the root)."""
+
+    offset: int | None
+    path: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = []
+        if self.offset is not None:
+            where.append(f"offset 0x{self.offset:x}")
+        if self.path is not None:
+            where.append(f"key {self.path or '(root)'}")
+        return f"{', '.join(where)}: {self.message}" if where else self.message
+
+    def to_dict(self) -> dict[str, object]:
+        return {"offset": self.offset, "path": self.path, "message": self.message}

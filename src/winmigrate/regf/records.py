@@ -1,0 +1,225 @@
+"""Readers for each record type (nk, vk, sk, li/lf/lh/ri, db, class names), over a checked
+:class:`~.image.Image`. Each returns plain tuples (the layout's field order) so that the hot paths
+of the hive model allocate nothing else; every size and count is checked against its cell first.
+"""
+
+from __future__ import annotations
+
+from . import layout as L
+from .image import Image
+
+_NK = L.NK.unpack_from
+_VK = L.VK.unpack_from
+_SK = L.SK.unpack_from
+_DB = L.DB.unpack_from
+_LIST = L.LIST_HEADER.unpack_from
+_u32s = L.u32_array
+_PACK_U32 = L.U32.pack
+
+NkTuple = tuple  # the 20 fields of layout.NK, indexed by the NK_* constants
+VkTuple = tuple  # the 7 fields of layout.VK
+
+
+def read_nk(img: Image, off: int) -> tuple:  # type: ignore[type-arg]
+    """The fields of the key node at ``off`` (signature and name length checked)."""
+    start, length = img.cell(off, "key node")
+    if length < L.NK_FIXED_SIZE:
+        raise img.error(f"key node cell too small ({length} bytes)", off)
+    nk = _NK(img.buf, start)
+    if nk[0] != b"nk":
+        raise img.error(f"expected a key node (nk), found signature {bytes(nk[0])!r}", off)
+    if L.NK_FIXED_SIZE + nk[L.NK_NAME_LENGTH] > length:
+        raise img.error(f"key name ({nk[L.NK_NAME_LENGTH]} bytes) does not fit its cell", off)
+    return nk
+
+
+def read_nk_named(img: Image, off: int) -> tuple[tuple, str]:  # type: ignore[type-arg]
+    """``(fields, name)`` of the key node at ``off``."""
+    start, length = img.cell(off, "key node")
+    if length < 76:  # NK_FIXED_SIZE
+        raise img.error(f"key node cell too small ({length} bytes)", off)
+    buf = img.buf
+    nk = _NK(buf, start)
+    n = nk[18]  # NK_NAME_LENGTH
+    if nk[0] != b"nk" or 76 + n > length:
+        if nk[0] != b"nk":
+            raise img.error(f"expected a key node (nk), found signature {bytes(nk[0])!r}", off)
+        raise img.error(f"key name ({n} bytes) does not fit its cell", off)
+    raw = buf[start + 76:start + 76 + n]
+    if nk[1] & 0x20:  # KEY_COMP_NAME
+        return nk, raw.decode("latin-1")
+    try:
+        return nk, raw.decode("utf-16-le", "surrogatepass")
+    except UnicodeDecodeError:
+        raise img.error("key name is not valid UTF-16 (odd length)", off) from None
+
+
+def subkey_offsets(img: Image, list_off: int, expected: int) -> list[int]:
+    """Offsets of the key nodes in the subkey list at ``list_off``, leaves of an ``ri`` expanded
+    in order. The total must equal ``expected`` (the parent's subkey count)."""
+    if expected == 0:
+        return []
+    out = _list_elements(img, list_off, top=True)
+    if len(out) != expected:
+        raise img.error(f"subkey list holds {len(out)} keys but the key says {expected}", list_off)
+    return out
+
+
+def _list_elements(img: Image, list_off: int, *, top: bool) -> list[int]:
+    start, length = img.cell(list_off, "subkey list")
+    if length < 4:
+        raise img.error("subkey list cell too small", list_off)
+    buf = img.buf
+    sig, count = _LIST(buf, start)
+    if sig == b"lh" or sig == b"lf":
+        if 4 + 8 * count > length:
+            raise img.error(f"{sig.decode()} list of {count} elements does not fit its cell",
+                            list_off)
+        return list(_u32s(2 * count).unpack_from(buf, start + 4)[::2])
+    if sig == b"li":
+        if 4 + 4 * count > length:
+            raise img.error(f"li list of {count} elements does not fit its cell", list_off)
+        return list(_u32s(count).unpack_from(buf, start + 4))
+    if sig == b"ri":
+        if not top:
+            raise img.error("an ri list points to another ri list (not allowed)", list_off)
+        if 4 + 4 * count > length:
+            raise img.error(f"ri list of {count} leaves does not fit its cell", list_off)
+        out: list[int] = []
+        for leaf in _u32s(count).unpack_from(buf, start + 4):
+            out.extend(_list_elements(img, leaf, top=False))
+        return out
+    raise img.error(f"unknown subkey list signature {bytes(sig)!r}", list_off)
+
+
+def list_leaves(img: Image, list_off: int) -> list[tuple[int, bytes, list[int], list[int]]]:
+    """The leaves of a subkey list as ``(leaf offset, signature, element offsets, hints)`` (one
+    leaf unless the list is an ``ri``). Hints are the ``lh`` hashes or ``lf`` name hints."""
+    start, length = img.cell(list_off, "subkey list")
+    sig, count = _LIST(img.buf, start)
+    if sig == b"ri":
+        if 4 + 4 * count > length:
+            raise img.error(f"ri list of {count} leaves does not fit its cell", list_off)
+        return [_leaf(img, leaf) for leaf in _u32s(count).unpack_from(img.buf, start + 4)]
+    return [_leaf(img, list_off)]
+
+
+def _leaf(img: Image, off: int) -> tuple[int, bytes, list[int], list[int]]:
+    start, length = img.cell(off, "subkey list")
+    if length < 4:
+        raise img.error("subkey list cell too small", off)
+    sig, count = _LIST(img.buf, start)
+    sig = bytes(sig)
+    if sig in (b"lh", b"lf"):
+        if 4 + 8 * count > length:
+            raise img.error(f"{sig.decode()} list of {count} elements does not fit its cell", off)
+        pairs = _u32s(2 * count).unpack_from(img.buf, start + 4)
+        return off, sig, list(pairs[::2]), list(pairs[1::2])
+    if sig == b"li":
+        if 4 + 4 * count > length:
+            raise img.error(f"li list of {count} elements does not fit its cell", off)
+        return off, sig, list(_u32s(count).unpack_from(img.buf, start + 4)), []
+    if sig == b"ri":
+        raise img.error("an ri list points to another ri list (not allowed)", off)
+    raise img.error(f"unknown subkey list signature {sig!r}", off)
+
+
+def value_offsets(img: Image, list_off: int, count: int) -> tuple[int, ...]:
+    """Offsets of the ``count`` values in the value list at ``list_off`` (stored order)."""
+    if count == 0:
+        return ()
+    start, length = img.cell(list_off, "value list")
+    if 4 * count > length:
+        raise img.error(f"value list of {count} entries does not fit its cell ({length} bytes)",
+                        list_off)
+    return _u32s(count).unpack_from(img.buf, start)  # type: ignore[no-any-return]
+
+
+def read_vk_named(img: Image, off: int) -> tuple[tuple, str]:  # type: ignore[type-arg]
+    """``(fields, name)`` of the value at ``off`` (``""`` for the default value)."""
+    start, length = img.cell(off, "value")
+    if length < 20:  # VK_FIXED_SIZE
+        raise img.error(f"value cell too small ({length} bytes)", off)
+    buf = img.buf
+    vk = _VK(buf, start)
+    n = vk[1]
+    if vk[0] != b"vk" or 20 + n > length:
+        if vk[0] != b"vk":
+            raise img.error(f"expected a value (vk), found signature {bytes(vk[0])!r}", off)
+        raise img.error(f"value name ({n} bytes) does not fit its cell", off)
+    if not n:
+        return vk, ""
+    raw = buf[start + 20:start + 20 + n]
+    if vk[5] & 1:  # VALUE_COMP_NAME
+        return vk, raw.decode("latin-1")
+    try:
+        return vk, raw.decode("utf-16-le", "surrogatepass")
+    except UnicodeDecodeError:
+        raise img.error("value name is not valid UTF-16 (odd length)", off) from None
+
+
+def value_data(img: Image, vk_off: int, size_field: int, data_off: int) -> bytes:
+    """The raw data of a value: resident (<= 4 bytes in the offset field), one data cell, or
+    big-data segments (``db``, hive minor >= 4 and more than 16344 bytes)."""
+    if size_field & L.DATA_RESIDENT:
+        n = size_field & 0x7FFFFFFF
+        if n > L.RESIDENT_MAX:
+            raise img.error(f"resident value data claims {n} bytes (at most 4 fit)", vk_off)
+        return _PACK_U32(data_off)[:n]
+    n = size_field
+    if n == 0:
+        return b""
+    if n > L.BIG_DATA_THRESHOLD and img.minor >= L.BIG_DATA_MIN_MINOR:
+        return _big_data(img, data_off, n)
+    start, length = img.cell(data_off, "value data")
+    if n > length:
+        raise img.error(f"value data size {n} exceeds its cell ({length} bytes)", data_off)
+    return bytes(img.buf[start:start + n])
+
+
+def _big_data(img: Image, db_off: int, n: int) -> bytes:
+    start, length = img.cell(db_off, "big data")
+    if length < 8:
+        raise img.error("big data cell too small", db_off)
+    sig, count, list_off = _DB(img.buf, start)
+    if sig != b"db":
+        raise img.error(f"value of {n} bytes needs a big data record (db), found {bytes(sig)!r}",
+                        db_off)
+    needed = -(-n // L.BIG_DATA_SEGMENT)
+    if count != needed:
+        raise img.error(f"big data has {count} segments, {needed} are needed for {n} bytes",
+                        db_off)
+    lstart, llength = img.cell(list_off, "big data segment list")
+    if 4 * count > llength:
+        raise img.error("big data segment list does not fit its cell", list_off)
+    parts = []
+    remaining = n
+    for seg in _u32s(count).unpack_from(img.buf, lstart):
+        sstart, slength = img.cell(seg, "big data segment")
+        take = min(remaining, L.BIG_DATA_SEGMENT)
+        if take > slength:
+            raise img.error(f"big data segment holds {slength} bytes, {take} expected", seg)
+        parts.append(img.buf[sstart:sstart + take])
+        remaining -= take
+    return b"".join(parts)
+
+
+def class_name(img: Image, off: int, length: int) -> bytes:
+    """Raw bytes of a key's class name (UTF-16LE)."""
+    start, cell_length = img.cell(off, "class name")
+    if length > cell_length:
+        raise img.error(f"class name ({length} bytes) does not fit its cell", off)
+    return bytes(img.buf[start:start + length])
+
+
+def read_sk(img: Image, off: int) -> tuple[tuple, bytes]:  # type: ignore[type-arg]
+    """``(fields, descriptor bytes)`` of the security record at ``off``."""
+    start, length = img.cell(off, "security")
+    if length < L.SK_FIXED_SIZE:
+        raise img.error("security cell too small", off)
+    sk = _SK(img.buf, start)
+    if sk[0] != b"sk":
+        raise img.error(f"expected a security record (sk), found {bytes(sk[0])!r}", off)
+    if L.SK_FIXED_SIZE + sk[5] > length:
+        raise img.error(f"security descriptor ({sk[5]} bytes) does not fit its cell", off)
+    return sk, bytes(img.buf[start + L.SK_FIXED_SIZE:start + L.SK_FIXED_SIZE + sk[5]])
