@@ -98,6 +98,7 @@ class Hive:
         self._keys: Any = None  # writable hives: offset -> live Key (one object per key)
         self._editor: Any = None
         self._dirty_unreplayed = False
+        self._sequence_floor = 0  # a save numbers itself past this (replayed log entries)
         source = os.path.basename(path) if path else None
         self._source = source
         self._load(buf)
@@ -395,6 +396,59 @@ class Hive:
 
             self._editor = Editor(self)
         return self._editor
+
+
+    # -- transactions and saving (see :mod:`.writer` and :mod:`.save`) -------------------------
+
+    def transaction(self) -> Transaction:
+        """``with hive.transaction(): ...`` -- the changes inside commit together, or, if the
+        block raises, none of them remain (the exception propagates)."""
+        return Transaction(self)
+
+    def to_bytes(self, *, compact: bool = False) -> bytes:
+        """The hive as a file would hold it after :meth:`save` (sequence numbers advanced, time
+        and checksum updated). With ``compact`` the content is laid out afresh, defragmented."""
+        from .save import serialize
+
+        base, bins = serialize(self, compact=compact)
+        return base + bins
+
+    def save(self, path: str | os.PathLike[str] | None = None, *, compact: bool = False,
+             backup: bool = False) -> None:
+        """Write the hive atomically: to a temporary file in the same folder, fsync, rename over
+        the target, fsync of the folder. ``path=None`` replaces the file the hive was opened
+        from; another path writes a copy (the hive stays tied to its own file). ``backup`` keeps
+        the previous file (and its logs) as ``NAME.bak`` (``NAME.LOG1.bak``...)."""
+        from .save import save_hive
+
+        save_hive(self, path, compact=compact, backup=backup)
+
+    @property
+    def modified(self) -> bool:
+        """Whether changes were made since the hive was opened or last saved."""
+        return bool(self._editor is not None and self._editor.modified)
+
+
+class Transaction:
+    """Context manager returned by :meth:`Hive.transaction` (nestable: each level rolls back to
+    where it began)."""
+
+    __slots__ = ("_hive", "_snapshot")
+
+    def __init__(self, hive: Hive) -> None:
+        self._hive = hive
+        self._snapshot: Any = None
+
+    def __enter__(self) -> Hive:
+        editor = self._hive._require_writable()
+        self._snapshot = editor.snapshot()
+        return self._hive
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if exc_type is not None and self._snapshot is not None:
+            self._hive._editor.restore(self._snapshot)
+        self._snapshot = None
 
 
 class Key:

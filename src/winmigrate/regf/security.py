@@ -243,3 +243,42 @@ class SecurityDescriptor:
             "sacl": [a.to_dict() for a in self.sacl.aces] if self.sacl else None,
             "sddl": self.to_sddl(), "reference_count": self.reference_count,
         }
+
+
+def build_descriptor(*, owner: str | None, group: str | None,
+                     dacl: list[tuple[int, int, int, str]] | None,
+                     control: int = SE_DACL_PRESENT | SE_SELF_RELATIVE) -> bytes:
+    """A self-relative descriptor from an owner, a group and DACL entries given as
+    ``(ace type, ace flags, access mask, SID string)`` (simple ACE types 0-3 only)."""
+    body = bytearray()
+    offsets = {}
+    pos = _SD.size
+    for name, sid in (("owner", owner), ("group", group)):
+        if sid is not None:
+            raw = encode_sid(sid)
+            offsets[name] = pos + len(body)
+            body += raw
+    o_dacl = 0
+    if dacl is not None:
+        aces = bytearray()
+        for ace_type, ace_flags, mask, sid in dacl:
+            if ace_type not in (0, 1, 2, 3):
+                raise ValueError("only simple ACE types (0-3) can be built")
+            raw_sid = encode_sid(sid)
+            aces += _ACE_HEADER.pack(ace_type, ace_flags, 8 + len(raw_sid))
+            aces += _U32.pack(mask) + raw_sid
+        o_dacl = pos + len(body)
+        body += _ACL.pack(2, 0, _ACL.size + len(aces), len(dacl), 0) + aces
+        control |= SE_DACL_PRESENT
+    header = _SD.pack(1, 0, control | SE_SELF_RELATIVE, offsets.get("owner", 0),
+                      offsets.get("group", 0), 0, o_dacl)
+    return header + bytes(body)
+
+
+# What Windows gives the root of a new user or system hive, less the app-container entries:
+# O:BAG:SYD:PAI(A;CI;KR;;;BU)(A;CI;KA;;;BA)(A;CI;KA;;;SY)(A;CI;KA;;;CO)
+DEFAULT_ROOT_DESCRIPTOR = build_descriptor(
+    owner="S-1-5-32-544", group="S-1-5-18",
+    dacl=[(0, 0x02, 0x20019, "S-1-5-32-545"), (0, 0x02, 0xF003F, "S-1-5-32-544"),
+          (0, 0x02, 0xF003F, "S-1-5-18"), (0, 0x02, 0xF003F, "S-1-3-0")],
+    control=SE_DACL_PRESENT | SE_DACL_PROTECTED | SE_DACL_AUTO_INHERITED | SE_SELF_RELATIVE)

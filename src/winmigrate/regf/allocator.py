@@ -1,0 +1,213 @@
+"""Cell allocation for a writable image, the way Windows does it.
+
+Free cells are reused before the hive grows: an allocation takes the smallest indexed free cell
+that fits (splitting off the rest as a new free cell), a release coalesces the cell with free
+neighbours in the same bin, and a new bin (a multiple of 4 KiB) is appended only when no free cell
+fits. Cells stay 8-byte aligned and never cross a bin.
+
+The free-cell index is built lazily, one bin at a time, only as far as an allocation needs: a
+small edit of a 16 MB hive looks at a few bins, not at every cell.
+"""
+
+from __future__ import annotations
+
+import bisect
+
+from . import layout as L
+from .image import Bin, Image
+
+_I32 = L.I32
+_BASE = L.BASE_BLOCK_SIZE
+MIN_CELL = 8
+
+
+def cell_size_for(payload: int) -> int:
+    """Cell size (header included, rounded to 8) holding ``payload`` bytes."""
+    return (payload + 4 + 7) & ~7
+
+
+class AllocatorState:
+    """A copy of the allocator's bookkeeping, for transaction rollback."""
+
+    __slots__ = ("free", "free_at", "indexed", "next_scan")
+
+    def __init__(self, free: list[tuple[int, int]], free_at: dict[int, int], indexed: set[int],
+                 next_scan: int) -> None:
+        self.free = free
+        self.free_at = free_at
+        self.indexed = indexed
+        self.next_scan = next_scan
+
+
+class Allocator:
+    """Allocates and frees cells in ``img`` (whose buffer must be a ``bytearray``)."""
+
+    def __init__(self, img: Image) -> None:
+        if not isinstance(img.buf, bytearray):
+            raise TypeError("the allocator needs a writable (bytearray) image")
+        self.img = img
+        self.bins: list[Bin] = img.bins()  # validates the whole bin chain once
+        self._free: list[tuple[int, int]] = []  # (size, offset), sorted: best fit by bisect
+        self._free_at: dict[int, int] = {}  # offset -> size of every indexed free cell
+        self._indexed: set[int] = set()  # offsets of the bins whose free cells are indexed
+        self._next_scan = 0  # index in self.bins of the next bin to index
+
+    # -- state for transactions ----------------------------------------------------------------
+
+    def state(self) -> AllocatorState:
+        return AllocatorState(list(self._free), dict(self._free_at), set(self._indexed),
+                              self._next_scan)
+
+    def restore(self, state: AllocatorState, bins: list[Bin]) -> None:
+        self._free = list(state.free)
+        self._free_at = dict(state.free_at)
+        self._indexed = set(state.indexed)
+        self._next_scan = state.next_scan
+        self.bins = bins
+
+    # -- index -------------------------------------------------------------------------------
+
+    def _index_bin(self, b: Bin) -> None:
+        if b.offset in self._indexed:
+            return
+        for off, size in self.img.iter_cells(b):
+            if size > 0:
+                self._add_free(off, size)
+        self._indexed.add(b.offset)
+
+    def _add_free(self, off: int, size: int) -> None:
+        bisect.insort(self._free, (size, off))
+        self._free_at[off] = size
+
+    def _remove_free(self, off: int) -> None:
+        size = self._free_at.pop(off)
+        i = bisect.bisect_left(self._free, (size, off))
+        del self._free[i]
+
+    def _bin_of(self, off: int) -> Bin:
+        b = self.img.bin_containing(off)
+        if b is None:  # pragma: no cover - offsets come from allocated cells
+            raise self.img.error("cell is not inside any bin", off)
+        return b
+
+    # -- allocation --------------------------------------------------------------------------
+
+    def alloc(self, payload: int) -> int:
+        """A new allocated cell with room for ``payload`` bytes (zero-filled); its offset."""
+        size = cell_size_for(payload)
+        while True:
+            i = bisect.bisect_left(self._free, (size, -1))
+            if i < len(self._free):
+                free_size, off = self._free[i]
+                self._take(off, free_size, size)
+                return off
+            if self._next_scan >= len(self.bins):
+                break
+            self._index_bin(self.bins[self._next_scan])
+            self._next_scan += 1
+        return self._grow(size)
+
+    def _take(self, off: int, free_size: int, size: int) -> None:
+        self._remove_free(off)
+        buf = self.img.buf
+        a = off + _BASE
+        if free_size - size >= MIN_CELL:
+            rest = off + size
+            _I32.pack_into(buf, rest + _BASE, free_size - size)
+            self._add_free(rest, free_size - size)
+        else:
+            size = free_size
+        _I32.pack_into(buf, a, -size)
+        buf[a + 4:a + size] = bytes(size - 4)  # type: ignore[index]
+
+    def _grow(self, size: int) -> int:
+        """Append a bin big enough for a cell of ``size``; the rest of it becomes a free cell."""
+        img = self.img
+        buf = img.buf
+        assert isinstance(buf, bytearray)
+        rel = img.bins_size
+        bin_size = (size + L.HBIN_HEADER_SIZE + L.BIN_ALIGN - 1) & ~(L.BIN_ALIGN - 1)
+        if len(buf) != _BASE + rel:
+            del buf[_BASE + rel:]  # drop any slack after the old last bin
+        new = bytearray(bin_size)
+        L.HBIN_HEADER.pack_into(new, 0, L.HBIN_SIGNATURE, rel, bin_size, 0, 0, 0, 0)
+        first = L.HBIN_HEADER_SIZE
+        _I32.pack_into(new, first, -size)
+        rest = bin_size - L.HBIN_HEADER_SIZE - size
+        if rest:
+            _I32.pack_into(new, first + size, rest)
+        buf.extend(new)
+        img.bins_size = rel + bin_size
+        img.end = _BASE + img.bins_size
+        b = Bin(rel, bin_size, 0)
+        self.bins.append(b)
+        img._bins = self.bins
+        img._bin_starts = [x.offset for x in self.bins]
+        self._indexed.add(rel)
+        if self._next_scan == len(self.bins) - 1:
+            self._next_scan += 1
+        if rest:
+            self._add_free(rel + first + size, rest)
+        return rel + first
+
+    # -- release -----------------------------------------------------------------------------
+
+    def free(self, off: int) -> None:
+        """Release the allocated cell at ``off``, merging it with free neighbours in its bin."""
+        img = self.img
+        buf = img.buf
+        size = -_I32.unpack_from(buf, off + _BASE)[0]
+        if size <= 0:
+            raise img.error("freeing a cell that is already free", off)
+        b = self._bin_of(off)
+        indexed = b.offset in self._indexed
+        start, total = off, size
+        # The next cell, if free, joins this one.
+        nxt = off + size
+        if nxt < b.end:
+            nsize = _I32.unpack_from(buf, nxt + _BASE)[0]
+            if nsize > 0:
+                if indexed:
+                    self._remove_free(nxt)
+                total += nsize
+        # The previous cell (found by walking the bin from its start), if free, absorbs it.
+        prev = None
+        rel = b.offset + L.HBIN_HEADER_SIZE
+        while rel < off:
+            csize = _I32.unpack_from(buf, rel + _BASE)[0]
+            length = -csize if csize < 0 else csize
+            if length < MIN_CELL:
+                raise img.error("cells do not tile their bin", rel)
+            prev = (rel, csize)
+            rel += length
+        if prev is not None and prev[1] > 0 and prev[0] + prev[1] == off:
+            if indexed:
+                self._remove_free(prev[0])
+            start = prev[0]
+            total += prev[1]
+        _I32.pack_into(buf, start + _BASE, total)
+        if indexed:
+            self._add_free(start, total)
+
+    def realloc(self, off: int, payload: int) -> int:
+        """A cell for ``payload`` bytes holding the old cell's content: the same cell when it is
+        big enough, else a new one (the old is freed). Returns the (possibly new) offset."""
+        img = self.img
+        old_size = -_I32.unpack_from(img.buf, off + _BASE)[0]
+        if cell_size_for(payload) <= old_size:
+            return off
+        new = self.alloc(payload)
+        keep = old_size - 4
+        a, b = off + _BASE + 4, new + _BASE + 4
+        img.buf[b:b + keep] = img.buf[a:a + keep]  # type: ignore[index]
+        self.free(off)
+        return new
+
+    # -- introspection ---------------------------------------------------------------------------
+
+    def free_bytes(self) -> int:
+        """Total size of free cells in every bin (indexes all bins)."""
+        while self._next_scan < len(self.bins):
+            self._index_bin(self.bins[self._next_scan])
+            self._next_scan += 1
+        return sum(self._free_at.values())

@@ -1,0 +1,177 @@
+"""Serialising a hive and writing it to disk atomically.
+
+A save never modifies the target in place: the new image goes to a temporary file in the same
+folder, which is fsynced, renamed over the target (``os.replace`` is atomic on POSIX and Windows),
+and the folder is fsynced so that the rename itself survives a crash. A failure at any point leaves
+the old file as it was and removes the temporary file.
+"""
+
+from __future__ import annotations
+
+import os
+
+from .errors import HiveFileError, NotWritableError, UsageError
+from .regf.timestamps import now_filetime
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from .hive import Hive
+
+
+def next_sequence(hive: Hive) -> int:
+    """The sequence number of the next write: past both of the primary's, and past every log
+    entry that was replayed or found (so stale logs can never look newer than our save)."""
+    bb = hive._bb
+    floor = max(bb.primary_sequence, bb.secondary_sequence, getattr(hive, "_sequence_floor", 0))
+    return (floor + 1) & 0xFFFFFFFF or 1
+
+
+def serialize(hive: Hive, *, compact: bool = False) -> tuple[bytes, bytes]:
+    """``(base block, hive bins)`` as the next save would write them."""
+    editor = hive._require_writable()
+    if compact:
+        from .compact import compact_hive
+
+        editor = compact_hive(hive)._require_writable()
+        editor.hive._sequence_floor = max(next_sequence(hive) - 1, 0)
+        base, bins = editor.serialize(next_sequence(hive), now_filetime())
+        return base, bins
+    return editor.serialize(next_sequence(hive), now_filetime())  # type: ignore[no-any-return]
+
+
+def save_hive(hive: Hive, path: str | os.PathLike[str] | None, *, compact: bool = False,
+              backup: bool = False) -> None:
+    if path is None:
+        if hive.path is None:
+            raise UsageError("this hive has no file yet: give save() a path")
+        target = hive.path
+    else:
+        target = os.fspath(path)
+    base, bins = serialize(hive, compact=compact)
+    if os.path.isdir(target):
+        raise HiveFileError(21, "cannot save hive: the target is a directory", target)
+    if backup and os.path.exists(target):
+        make_backup(target)
+    atomic_write(target, (base, bins))
+    replaced_own = hive.path is not None and os.path.abspath(target) == os.path.abspath(hive.path)
+    if compact:
+        # The hive now *is* the compacted image (so further saves continue from it).
+        from .hive import Hive as HiveClass
+
+        fresh = HiveClass.from_bytes(base + bins, writable=True)
+        _adopt(hive, fresh)
+    else:
+        from .regf.baseblock import BaseBlock
+
+        hive._bb = BaseBlock(base)
+        if hive._editor is not None:
+            hive._editor.modified = False
+    if replaced_own:
+        _relock(hive, target)
+
+
+def _adopt(hive: Hive, fresh: Hive) -> None:
+    """Make ``hive`` continue from the compacted image ``fresh`` (its keys are re-read)."""
+    hive._bb = fresh._bb
+    hive._img = fresh._img
+    hive._root = fresh._root
+    hive._root._hive = hive
+    hive._keys = fresh._keys
+    hive._editor = None
+    hive._gen += 1
+    for key in list(hive._keys.values()) if hive._keys is not None else []:
+        key._hive = hive
+
+
+def _relock(hive: Hive, target: str) -> None:
+    """After replacing our own file, hold the lock on the new file (the old inode is gone)."""
+    if hive._fd is None:
+        return
+    from .hive import _lock_exclusive
+
+    try:
+        fd = os.open(target, os.O_RDWR)
+    except OSError:
+        return
+    try:
+        _lock_exclusive(fd, target)
+    except Exception:
+        os.close(fd)
+        raise
+    os.close(hive._fd)
+    hive._fd = fd
+
+
+def make_backup(target: str) -> list[str]:
+    """Copy ``target`` and its transaction logs to ``*.bak`` beside them (atomically each);
+    returns the backup paths."""
+    from .logs import find_logs
+
+    made = []
+    for src in [target, *find_logs(target)]:
+        dst = src + ".bak"
+        with open(src, "rb") as f:
+            data = f.read()
+        atomic_write(dst, (data,), mode_from=src)
+        made.append(dst)
+    return made
+
+
+def atomic_write(target: str, parts: tuple[bytes, ...], *, mode_from: str | None = None) -> None:
+    """Write ``parts`` to ``target`` through a temporary file, fsync and rename (see module)."""
+    import stat
+    import tempfile
+
+    folder = os.path.dirname(os.path.abspath(target))
+    try:
+        mode = stat.S_IMODE(os.stat(mode_from or target).st_mode)
+    except OSError:
+        mode = 0o644
+    try:
+        fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(target) + ".", suffix=".tmp",
+                                   dir=folder)
+    except OSError as e:
+        raise HiveFileError(e.errno, f"cannot save hive: {e.strerror}", target) from None
+    try:
+        try:
+            for part in parts:
+                view = memoryview(part)
+                while view:
+                    written = os.write(fd, view)
+                    view = view[written:]
+            os.fchmod(fd, mode)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, target)
+    except OSError as e:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise HiveFileError(e.errno, f"cannot save hive: {e.strerror}", target) from None
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    _fsync_folder(folder)
+
+
+def _fsync_folder(folder: str) -> None:
+    try:
+        dfd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dfd)
+    except OSError:  # some filesystems refuse fsync on a directory; the data is already safe
+        pass
+    finally:
+        os.close(dfd)
+
+
+def require_savable(hive: Hive) -> None:
+    if not hive.writable:
+        raise NotWritableError("the hive was opened read-only (open it with writable=True)")
