@@ -55,10 +55,15 @@ class HiveFormatError(WinmigrateError):
         where = ", ".join(parts)
         return f"{where}: {self.message}" if where else self.message
 
-    def with_context(self, *, path: str | None = None, source: str | None = None) -> HiveFormatError:
-        """Fill in the key path or file name if they are not known yet (returns ``self``)."""
+    def with_context(self, *, path: str | None = None, source: str | None = None,
+                     offset: int | None = None) -> HiveFormatError:
+        """Fill in the key path, file name or offset if they are not known yet (returns
+        ``self``). A reference that points outside the file has no offset of its own: the offset
+        of the record holding it is the useful one."""
         if path is not None and self.path is None:
             self.path = path
+        if offset is not None and self.offset is None:
+            self.offset = offset
         if source is not None and self.source is None:
             self.source = source
         self.args = (self._render(),)

@@ -99,6 +99,7 @@ class Hive:
         self._editor: Any = None
         self._dirty_unreplayed = False
         self._sequence_floor = 0  # a save numbers itself past this (replayed log entries)
+        self._file_dirty = False
         source = os.path.basename(path) if path else None
         self._source = source
         self._load(buf)
@@ -117,7 +118,7 @@ class Hive:
             if self.strict:
                 raise HiveFormatError(msg + " (open with strict=False to read what is there)",
                                       40, source=source)
-            bins_size = max(0, (len(buf) - _BASE)) & ~0xFFF
+            bins_size = max(0, len(buf) - _BASE)  # read the cells that are wholly there
             self._problem(HiveFormatError(msg, 40, source=source), "")
         self._bb = bb
         self._img = Image(buf, bins_size, bb.minor, source=source)
@@ -166,13 +167,24 @@ class Hive:
             if not writable and mapping is None:
                 os.close(fd)
                 fd = -1
+            recovery = None
+            if logs != "ignore":
+                from .logs import needs_recovery, recover
+
+                if needs_recovery(buf, logs):
+                    buf, recovery = recover(buf, fspath, logs, writable=writable)
+                    if recovery.replaced_image and mapping is not None:
+                        mapping.close()
+                        mapping = None
+                        os.close(fd)
+                        fd = -1
             hive = cls(buf, path=fspath, writable=writable, strict=strict,
                        _fd=fd if fd >= 0 else None, _mapping=mapping)
         except BaseException:
             if fd >= 0:
                 os.close(fd)
             raise
-        hive._after_open(logs)
+        hive._after_open(recovery, ignored=logs == "ignore")
         return hive
 
     @classmethod
@@ -183,14 +195,18 @@ class Hive:
             raise UsageError("a tolerant read (strict=False) cannot be writable")
         buf: bytes | bytearray = bytearray(data) if writable else bytes(data)
         hive = cls(buf, writable=writable, strict=strict)
-        hive._after_open("ignore")
+        hive._after_open(None, ignored=True)
         return hive
 
-    def _after_open(self, logs: Literal["auto", "ignore", "require"] | list[str]) -> None:
-        if self._bb.dirty or logs == "require" or isinstance(logs, list):
-            from .logs import recover_on_open
-
-            recover_on_open(self, logs)
+    def _after_open(self, recovery: RecoveryReport | None, *, ignored: bool) -> None:
+        """Record what log recovery did; a dirty image that no log brought up to date can be
+        read but not changed or saved."""
+        self.recovery = recovery
+        self._file_dirty = recovery.primary_dirty if recovery is not None else self._bb.dirty
+        if recovery is not None:
+            self._sequence_floor = recovery.sequence_floor
+        if self._bb.dirty and (recovery is None or not recovery.applied):
+            self._dirty_unreplayed = True
         if self._writable:
             import weakref
 
@@ -241,8 +257,9 @@ class Hive:
 
     @property
     def dirty(self) -> bool:
-        """The primary file was not cleanly written (before any log replay)."""
-        return self._bb.dirty
+        """The primary file was not cleanly written: bad checksum or sequence numbers that
+        differ (as found on disk, before any log replay; see :attr:`recovery`)."""
+        return bool(self._file_dirty)
 
     @property
     def sequence(self) -> tuple[int, int]:
@@ -309,10 +326,12 @@ class Hive:
         self.problems.append(Problem(err.offset, path if path is not None else err.path,
                                      err.message))
 
-    def _skip(self, err: HiveFormatError, path: str) -> None:
-        """In strict mode re-raise ``err`` (with the key path); otherwise record it and go on."""
+    def _skip(self, err: HiveFormatError, path: str, key_offset: int | None = None) -> None:
+        """In strict mode re-raise ``err`` (with the key path, and the key node's file offset
+        when the error has none); otherwise record it and go on."""
+        err.with_context(path=path, offset=None if key_offset is None else key_offset + _BASE)
         if self.strict:
-            raise err.with_context(path=path)
+            raise err
         self._problem(err, path)
 
     # -- key objects -----------------------------------------------------------------------------
@@ -553,7 +572,7 @@ class Key:
         try:
             return class_name(self._hive._img, off, length)
         except HiveFormatError as e:
-            self._hive._skip(e, self.path)
+            self._hive._skip(e, self.path, self._off)
             return None
 
     @property
@@ -569,7 +588,7 @@ class Key:
             sk, raw = read_sk(self._hive._img, off)
             return SecurityDescriptor.parse(raw, reference_count=sk[4], offset=off)
         except HiveFormatError as e:
-            self._hive._skip(e, self.path)
+            self._hive._skip(e, self.path, self._off)
             return None
 
     # -- subkeys -------------------------------------------------------------------------------
@@ -584,7 +603,7 @@ class Key:
         try:
             offsets = subkey_offsets(hive._img, nk[_NK_SUBKEY_LIST], count)
         except HiveFormatError as e:
-            hive._skip(e, self.path)
+            hive._skip(e, self.path, self._off)
             return self._salvage_subkeys(nk)
         child = hive._child
         out = []
@@ -592,7 +611,7 @@ class Key:
             try:
                 out.append(child(off, self))
             except HiveFormatError as e:
-                hive._skip(e, self.path)
+                hive._skip(e, self.path, self._off)
         return out
 
     def _salvage_subkeys(self, nk: tuple) -> list[Key]:  # type: ignore[type-arg]
@@ -628,7 +647,7 @@ class Key:
         try:
             offsets = subkey_offsets(img, nk[_NK_SUBKEY_LIST], count)
         except HiveFormatError as e:
-            hive._skip(e, self.path)
+            hive._skip(e, self.path, self._off)
             return self._find_linear(name, [k._off for k in self._salvage_subkeys(nk)])
         target = collation_key(name)
         lo, hi = 0, len(offsets)
@@ -644,7 +663,7 @@ class Key:
                 else:
                     hi = mid
         except HiveFormatError as e:
-            hive._skip(e, self.path)
+            hive._skip(e, self.path, self._off)
         return self._find_linear(name, offsets)
 
     def _find_linear(self, name: str, offsets: list[int]) -> Key | None:
@@ -656,7 +675,7 @@ class Key:
                 if collation_key(read_nk_named(img, off)[1]) == target:
                     return hive._child(off, self)
             except HiveFormatError as e:
-                hive._skip(e, self.path)
+                hive._skip(e, self.path, self._off)
         return None
 
     def subkey(self, name: str) -> Key:
@@ -716,7 +735,7 @@ class Key:
         try:
             offsets = value_offsets(img, nk[_NK_VALUE_LIST], count)
         except HiveFormatError as e:
-            hive._skip(e, self.path)
+            hive._skip(e, self.path, self._off)
             return []
         out = []
         for off in offsets:
@@ -724,7 +743,7 @@ class Key:
                 vk, vname = read_vk_named(img, off)
                 out.append(Value(self, off, vname, vk))
             except HiveFormatError as e:
-                hive._skip(e, self.path)
+                hive._skip(e, self.path, self._off)
         return out
 
     def value(self, name: str) -> Value:
@@ -744,7 +763,7 @@ class Key:
         try:
             offsets = value_offsets(img, nk[_NK_VALUE_LIST], count)
         except HiveFormatError as e:
-            hive._skip(e, self.path)
+            hive._skip(e, self.path, self._off)
             return None
         exact = name
         folded: str | None = None
@@ -752,7 +771,7 @@ class Key:
             try:
                 vk, vname = read_vk_named(img, off)
             except HiveFormatError as e:
-                hive._skip(e, self.path)
+                hive._skip(e, self.path, self._off)
                 continue
             if vname == exact:
                 return Value(self, off, vname, vk)
@@ -844,7 +863,7 @@ class Value:
         try:
             return value_data(hive._img, self._off, size, vk[3])
         except HiveFormatError as e:
-            hive._skip(e, self._key.path)
+            hive._skip(e, self._key.path, self._off)
             return b""
 
     @property
@@ -897,7 +916,8 @@ class Value:
 
     def __repr__(self) -> str:
         shown = "(default)" if self.name == "" else repr(self.name)
-        return f"<Value {shown} {_regtype(self._vk[4])!s}>"
+        t = _regtype(self._vk[4])
+        return f"<Value {shown} {'REG_' + t.name if hasattr(t, 'name') else hex(t)}>"
 
 
 def _read_all(fd: int, size: int, path: str) -> bytes:

@@ -68,6 +68,9 @@ def save_hive(hive: Hive, path: str | os.PathLike[str] | None, *, compact: bool 
             hive._editor.modified = False
     if replaced_own:
         _relock(hive, target)
+        from .logs import after_save
+
+        after_save(hive, target, backup=backup)
 
 
 def _adopt(hive: Hive, fresh: Hive) -> None:

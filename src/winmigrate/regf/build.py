@@ -22,14 +22,15 @@ def build_nk(*, name: str, flags: int, timestamp: int, parent: int, security: in
                      max_value_data, workvar, len(raw), class_length) + raw
 
 
-def build_vk(*, name: str, size_field: int, data_offset: int, type_: int, flags: int = 0) -> bytes:
+def build_vk(*, name: str, size_field: int, data_offset: int, type_: int, flags: int = 0,
+             spare: int = 0) -> bytes:
     """A value record; the compressed-name flag is set from the name."""
     if name:
         raw, compressed = encode_name(name)
     else:
         raw, compressed = b"", False
     flags = (flags | L.VALUE_COMP_NAME) if compressed else (flags & ~L.VALUE_COMP_NAME)
-    return L.VK.pack(L.VK_SIGNATURE, len(raw), size_field, data_offset, type_, flags, 0) + raw
+    return L.VK.pack(L.VK_SIGNATURE, len(raw), size_field, data_offset, type_, flags, spare) + raw
 
 
 def resident_fields(data: bytes) -> tuple[int, int]:
@@ -69,5 +70,7 @@ def build_db(count: int, segment_list: int) -> bytes:
     return L.DB.pack(L.DB_SIGNATURE, count, segment_list)
 
 
-def build_sk(*, flink: int, blink: int, reference_count: int, descriptor: bytes) -> bytes:
-    return L.SK.pack(L.SK_SIGNATURE, 0, flink, blink, reference_count, len(descriptor)) + descriptor
+def build_sk(*, flink: int, blink: int, reference_count: int, descriptor: bytes,
+             reserved: int = 0) -> bytes:
+    return (L.SK.pack(L.SK_SIGNATURE, reserved, flink, blink, reference_count, len(descriptor))
+            + descriptor)

@@ -1,0 +1,104 @@
+"""Shared test helpers: winmigrate's reading in the oracles' dump format, corpus lookups."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+import winmigrate
+from tests.oracles import Dump, KeyEntry, ValueEntry, corpus_dir, corpus_manifest, corpus_parsers
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = REPO / "fixtures" / "hives"
+BIG_SYSTEM = "mkorman90_regipy/_history/9726b9e2ee/regipy_tests/data/SYSTEM"
+WIN7_SYSTEM = "mkorman90_regipy/regipy_tests/data/SYSTEM"
+
+
+def require_corpus() -> Path:
+    folder = corpus_dir()
+    if folder is None:
+        pytest.skip("the shared corpus (../shared/corpus) is not available")
+    return folder
+
+
+def corpus_file(rel: str) -> Path:
+    path = require_corpus() / rel
+    if not path.is_file():
+        pytest.skip(f"{rel} is not in the corpus")
+    return path
+
+
+def dump_hive(hive: winmigrate.Hive) -> Dump:
+    """The hive in the oracles' format: pre-order, stored order, raw bytes exact."""
+    keys = []
+    for key in hive.walk():
+        parts = tuple(key.path.split("\\")) if key.path else ()
+        values = tuple(ValueEntry(v.name, v.type_number, v.raw) for v in key.values())
+        keys.append(KeyEntry(parts, values))
+    return Dump(hive.root.name, keys)
+
+
+def dump_file(path: str | os.PathLike[str], **kw: object) -> Dump:
+    with winmigrate.open(path, **kw) as hive:  # type: ignore[arg-type]
+        return dump_hive(hive)
+
+
+def hivex_readable_hives() -> list[str]:
+    """Corpus primaries that hivex reads completely (its Python binding and hivexml agree)."""
+    out = []
+    for row in corpus_parsers():
+        counts = row.get("hivex-py(keys/values)", "")
+        strict = row.get("hivexml_strict(keys/values)", "")
+        if counts[:1].isdigit() and strict[:1].isdigit():
+            out.append(row["relpath"])
+    return out
+
+
+def manifest_rows(kind: str | None = None) -> list[dict[str, str]]:
+    rows = corpus_manifest()
+    return [r for r in rows if kind is None or r["hive_kind"] == kind]
+
+
+def diff_dumps(mine: Dump, theirs: Dump, *, compare_raw: bool = True, limit: int = 5) -> list[str]:
+    """Human-readable differences (empty when equal)."""
+    out: list[str] = []
+    if mine.root_name != theirs.root_name:
+        out.append(f"root name {mine.root_name!r} != {theirs.root_name!r}")
+    if len(mine.keys) != len(theirs.keys):
+        out.append(f"{len(mine.keys)} keys != {len(theirs.keys)}")
+    for a, b in zip(mine.keys, theirs.keys):
+        if a.path != b.path:
+            out.append(f"key order/path {a.path} != {b.path}")
+        elif len(a.values) != len(b.values):
+            out.append(f"{a.path}: {len(a.values)} values != {len(b.values)}")
+        else:
+            for va, vb in zip(a.values, b.values):
+                if va.name != vb.name or va.type != vb.type:
+                    out.append(f"{a.path}: value {va.name!r}/{va.type} != {vb.name!r}/{vb.type}")
+                elif compare_raw and vb.raw is not None and va.raw != vb.raw:
+                    out.append(f"{a.path}: value {va.name!r} raw differs "
+                               f"({(va.raw or b'')[:16].hex()} != {vb.raw[:16].hex()})")
+        if len(out) >= limit:
+            break
+    return out
+
+
+def exercise(hive: winmigrate.Hive, *, check: bool = True) -> int:
+    """Touch everything a reader can: every key's metadata and every value's data. Returns
+    the number of items read. Only ``WinmigrateError`` may escape."""
+    n = 0
+    for key in hive.walk():
+        n += 1
+        _ = (key.name, key.path, key.class_name, key.last_written, key.flags,
+             key.subkey_count, key.value_count)
+        sd = key.security
+        if sd is not None:
+            sd.to_sddl()
+        for value in key.values():
+            n += 1
+            _ = (value.name, value.type, value.raw, value.data, value.size)
+    if check:
+        hive.check()
+    return n
