@@ -87,7 +87,7 @@ class Snapshot:
     __slots__ = ("alloc", "bins", "bins_size", "buf", "gen", "keys", "stale")
 
     def __init__(self, buf: bytes, bins_size: int, bins: list[Bin], alloc: AllocatorState,
-                 stale: set[int], keys: list[tuple[Key, int, Key | None]], gen: int) -> None:
+                 stale: set[int], keys: list[tuple[Key, int, Key | None, str]], gen: int) -> None:
         self.buf = buf
         self.bins_size = bins_size
         self.bins = bins
@@ -158,7 +158,7 @@ class Editor:
         keys = []
         live = self.hive._keys
         if live is not None:
-            keys = [(k, k._off, k._parent) for k in list(live.values())]
+            keys = [(k, k._off, k._parent, k.name) for k in list(live.values())]
         return Snapshot(bytes(self.buf), self.img.bins_size, [Bin(b.offset, b.size, b.timestamp)
                                                               for b in self.alloc.bins],
                         self.alloc.state(), set(self._stale), keys, self.hive._gen)
@@ -174,10 +174,15 @@ class Editor:
         self._stale = set(snap.stale)
         live = self.hive._keys
         if live is not None:
+            known = {id(k) for k, _o, _p, _n in snap.keys}
+            for key in list(live.values()):
+                if id(key) not in known:
+                    key._off = -1  # made inside the rolled-back transaction: gone with it
             live.clear()
-            for key, off, parent in snap.keys:
+            for key, off, parent, name in snap.keys:
                 key._off = off
                 key._parent = parent
+                key.name = name
                 if off >= 0:
                     live[off] = key
         self.hive._gen = max(self.hive._gen, snap.gen) + 1
