@@ -67,7 +67,7 @@ def compact_hive(src: Hive) -> Hive:
 def _read(ed: Editor, off: int) -> tuple:  # type: ignore[type-arg]
     from .regf.records import read_nk
 
-    return read_nk(ed.img, off)  # type: ignore[no-any-return]
+    return read_nk(ed.img, off)
 
 
 def _copy_node(ed: Editor, key: Key, parent: int, security: dict[bytes, int], *,

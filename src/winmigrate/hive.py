@@ -172,7 +172,8 @@ class Hive:
                 from .logs import needs_recovery, recover
 
                 if needs_recovery(buf, logs):
-                    buf, recovery = recover(buf, fspath, logs, writable=writable)
+                    recovered, recovery = recover(buf, fspath, logs, writable=writable)
+                    buf = recovered  # type: ignore[assignment]
                     if recovery.replaced_image and mapping is not None:
                         mapping.close()
                         mapping = None
@@ -679,11 +680,16 @@ class Key:
         return None
 
     def subkey(self, name: str) -> Key:
-        """The direct subkey called ``name`` (case-insensitive); raises ``KeyNotFoundError``."""
-        if "\\" in name or "/" in name:
+        """The direct subkey called ``name`` (case-insensitive); raises ``KeyNotFoundError``.
+
+        ``name`` is one key name, taken literally: ``/`` is a legal character in key names
+        (only :meth:`Hive.key` and :meth:`create_key` read it as a separator). A name with
+        backslashes is followed as a path."""
+        if "\\" in name:
             key = self
-            for part in split_path(name):
-                key = key.subkey(part)
+            for part in name.split("\\"):
+                if part:
+                    key = key.subkey(part)
             return key
         found = self._find(name)
         if found is None:

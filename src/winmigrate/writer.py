@@ -18,7 +18,13 @@ the max-name field) are left as they are.
 
 from __future__ import annotations
 
-from .errors import HiveFormatError, KeyExistsError, KeyNotFoundError, UsageError, ValueNotFoundError
+from .errors import (
+    HiveFormatError,
+    KeyExistsError,
+    KeyNotFoundError,
+    UsageError,
+    ValueNotFoundError,
+)
 from .regf import layout as L
 from .regf.allocator import Allocator, AllocatorState
 from .regf.build import (
@@ -415,11 +421,10 @@ class Editor:
         list_off = self._get(_U32, parent_off, L.NK_OFF_SUBKEY_LIST)
         leaves = list_leaves(self.img, list_off)
         is_ri = leaves[0][0] != list_off
-        for i, (leaf_off, leaf_sig, elements, hints) in enumerate(leaves):
-            if child_off in elements:
-                break
-        else:
+        i = next((n for n, leaf in enumerate(leaves) if child_off in leaf[2]), -1)
+        if i < 0:
             raise self.img.error("key to remove is not in its parent's subkey list", child_off)
+        leaf_off, leaf_sig, elements, hints = leaves[i]
         pos = elements.index(child_off)
         del elements[pos]
         if hints:
@@ -431,7 +436,8 @@ class Editor:
             self._free(leaf_off)
             del new_leaves[i]
         if not is_ri:
-            self._set(_U32, parent_off, L.NK_OFF_SUBKEY_LIST, new_leaves[0] if new_leaves else L.NIL)
+            self._set(_U32, parent_off, L.NK_OFF_SUBKEY_LIST,
+                      new_leaves[0] if new_leaves else L.NIL)
             return
         if not new_leaves:
             self._free(list_off)
@@ -612,7 +618,8 @@ class Editor:
         try:
             SecurityDescriptor.parse(descriptor)
         except HiveFormatError as e:
-            raise UsageError(f"not a valid self-relative security descriptor: {e.message}") from None
+            raise UsageError(
+                f"not a valid self-relative security descriptor: {e.message}") from None
         nk = key._fields()
         current = nk[L.NK_SECURITY]
         ring_start = current if current != L.NIL else self.hive.root._fields()[L.NK_SECURITY]

@@ -1,4 +1,5 @@
-"""The read commands as a user runs them: a real process, real files, exit codes, one-line errors."""
+"""The read commands as a user runs them: a real process, real files, exit codes, one-line
+errors."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The reading API on the project's own fixtures (fixtures/hives, made by fixtures/make_fixtures.py)."""
+"""The reading API on the project's own fixtures (fixtures/hives, made by
+fixtures/make_fixtures.py)."""
 
 from __future__ import annotations
 

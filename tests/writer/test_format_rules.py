@@ -45,7 +45,7 @@ def test_sorted_in_windows_order_with_the_right_list_kind(version: tuple[int, in
     ((sig, count),) = _list_shape(parent)
     assert count == len(TRICKY)
     assert sig == (b"lh" if version >= (1, 5) else b"lf")
-    for _off, _sig, elements, hints in list_leaves(hive._img, parent._fields()[7]):
+    for _off, _sig, _elements, hints in list_leaves(hive._img, parent._fields()[7]):
         if sig == b"lh":
             assert hints == [lh_hash(n) for n in stored]
     assert hive.check().ok

@@ -6,6 +6,7 @@ import json
 import re
 import sys
 
+from ..errors import UsageError
 from ..hive import Hive
 
 TYPE_CHECKING = False
@@ -44,8 +45,14 @@ def open_hive(path: str, *, writable: bool = False, args: argparse.Namespace | N
     from ..hive import open as open_hive_file
 
     strict = not getattr(args, "tolerant", False)
-    logs = getattr(args, "logs", "auto") or "auto"
-    return open_hive_file(path, writable=writable, strict=strict, logs=logs)
+    logs = getattr(args, "logs", None) or "auto"
+    if logs == "ignore":
+        return open_hive_file(path, writable=writable, strict=strict, logs="ignore")
+    if logs == "require":
+        return open_hive_file(path, writable=writable, strict=strict, logs="require")
+    if logs != "auto":
+        raise UsageError(f"--logs must be auto, ignore or require, not {logs!r}")
+    return open_hive_file(path, writable=writable, strict=strict, logs="auto")
 
 
 def add_hive_options(p: argparse.ArgumentParser, *, tolerant: bool = True) -> None:

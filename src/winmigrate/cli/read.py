@@ -50,7 +50,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                     "dump; --raw writes the exact stored bytes.",
         epilog="examples:\n  winmigrate get SYSTEM Select Current\n"
                "  winmigrate get SYSTEM 'ControlSet001\\Control\\ComputerName\\ComputerName' "
-               "ComputerName --json\n  winmigrate get NTUSER.DAT 'Software\\X' '' --raw > default.bin",
+               "ComputerName --json\n"
+               "  winmigrate get NTUSER.DAT 'Software\\X' '' --raw > default.bin",
         formatter_class=fmt)
     p.add_argument("hive", help="the hive file")
     p.add_argument("path", help="key path")

@@ -50,7 +50,8 @@ class BaseBlock:
 
         return uuid.UUID(bytes_le=self.raw[offset:offset + 16])
 
-    primary_sequence = property(lambda self: int(self._f[1]), doc="Sequence number set before a write.")
+    primary_sequence = property(lambda self: int(self._f[1]),
+                                doc="Sequence number set before a write.")
     secondary_sequence = property(lambda self: int(self._f[2]),
                                   doc="Sequence number set after the write completed.")
     last_written_raw = property(lambda self: int(self._f[3]), doc="FILETIME of the last write.")
@@ -94,11 +95,11 @@ class BaseBlock:
 
     @property
     def checksum_ok(self) -> bool:
-        return self.stored_checksum == self.computed_checksum
+        return bool(self.stored_checksum == self.computed_checksum)
 
     @property
     def sequences_match(self) -> bool:
-        return self.primary_sequence == self.secondary_sequence
+        return bool(self.primary_sequence == self.secondary_sequence)
 
     @property
     def dirty(self) -> bool:

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     import mmap
     from typing import TypeAlias
 
-    Buffer: TypeAlias = "bytes | bytearray | memoryview | mmap.mmap"
+    Buffer: TypeAlias = "bytes | bytearray | mmap.mmap"
 
 _I32 = L.I32.unpack_from
 _U32 = L.U32.unpack_from
@@ -55,7 +55,8 @@ class Image:
 
     __slots__ = ("_bin_starts", "_bins", "bins_size", "buf", "end", "minor", "source")
 
-    def __init__(self, buf: Buffer, bins_size: int, minor: int, *, source: str | None = None) -> None:
+    def __init__(self, buf: Buffer, bins_size: int, minor: int, *,
+                 source: str | None = None) -> None:
         self.buf = buf
         self.bins_size = bins_size
         self.end = _BASE + bins_size
@@ -163,7 +164,8 @@ class Image:
             elif boff != rel:
                 problem = f"hive bin header says it is at 0x{boff:x}, but it is at 0x{rel:x}"
             elif bsize < L.BIN_ALIGN or bsize % L.BIN_ALIGN or rel + bsize > self.bins_size:
-                problem = f"hive bin size 0x{bsize:x} is not a multiple of 4096 inside the hive bins"
+                problem = (f"hive bin size 0x{bsize:x} is not a multiple of 4096 inside the hive "
+                           "bins")
             if problem:
                 if stop_on_error:
                     break
@@ -188,7 +190,7 @@ class Image:
         self._bins = None
         self._bin_starts = None
 
-    # -- cell walking (check, allocator, compaction) ------------------------------------------------
+    # -- cell walking (check, allocator, compaction) --------------------------------------------
 
     def iter_cells(self, b: Bin) -> list[tuple[int, int]]:
         """``(relative offset, signed size)`` of every cell in bin ``b``, in order. Raises when the

@@ -16,8 +16,6 @@ _LIST = L.LIST_HEADER.unpack_from
 _u32s = L.u32_array
 _PACK_U32 = L.U32.pack
 
-NkTuple = tuple  # the 20 fields of layout.NK, indexed by the NK_* constants
-VkTuple = tuple  # the 7 fields of layout.VK
 
 
 def read_nk(img: Image, off: int) -> tuple:  # type: ignore[type-arg]
@@ -132,7 +130,7 @@ def value_offsets(img: Image, list_off: int, count: int) -> tuple[int, ...]:
     if 4 * count > length:
         raise img.error(f"value list of {count} entries does not fit its cell ({length} bytes)",
                         list_off)
-    return _u32s(count).unpack_from(img.buf, start)  # type: ignore[no-any-return]
+    return _u32s(count).unpack_from(img.buf, start)
 
 
 def read_vk_named(img: Image, off: int) -> tuple[tuple, str]:  # type: ignore[type-arg]

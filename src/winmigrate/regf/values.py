@@ -58,7 +58,7 @@ def decode_multi_string(raw: bytes) -> list[str]:
 
 def decode(type_: int, raw: bytes) -> str | int | list[str] | bytes:
     """The Python form of ``raw`` for a value of type ``type_`` (most common types first)."""
-    if type_ == REG_SZ or type_ == REG_EXPAND_SZ or type_ == REG_LINK:
+    if type_ in (REG_SZ, REG_EXPAND_SZ, REG_LINK):
         if len(raw) & 1:
             raw = raw[:-1]
         text = raw.decode("utf-16-le", "surrogatepass")
