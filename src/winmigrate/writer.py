@@ -147,9 +147,10 @@ class Editor:
         self.buf[a:a + len(payload)] = payload
         return off
 
-    def _rewrite_cell(self, off: int, payload: bytes) -> int:
-        """Put ``payload`` in the cell at ``off`` (moved if it no longer fits); the offset."""
-        off = self.alloc.realloc(off, len(payload))
+    def _rewrite_cell(self, off: int, payload: bytes, spare: int = 0) -> int:
+        """Put ``payload`` in the cell at ``off`` (moved, with ``spare`` bytes of room to grow,
+        if it no longer fits); the offset."""
+        off = self.alloc.realloc(off, len(payload), spare)
         a = off + _PAYLOAD
         self.buf[a:a + len(payload)] = payload
         return off
@@ -407,7 +408,12 @@ class Editor:
             second = self._new_cell(build_leaf(leaf_sig, elements[half:], hints[half:]))
             new_leaves[index:index + 1] = [first, second]
         else:
-            new_leaves[index] = self._rewrite_cell(leaf_off, build_leaf(leaf_sig, elements, hints))
+            # A leaf that has to move gets room for half as many elements again (at most a full
+            # leaf): growing one element at a time would leave a trail of freed cells.
+            width = 4 if leaf_sig == L.LI_SIGNATURE else 8
+            room = min(len(elements) // 2, L.MAX_LEAF_ELEMENTS - len(elements)) * width
+            new_leaves[index] = self._rewrite_cell(leaf_off, build_leaf(leaf_sig, elements, hints),
+                                                   room)
         if is_ri:
             ri = self._rewrite_cell(list_off, build_ri(new_leaves))
             self._set(_U32, parent_off, L.NK_OFF_SUBKEY_LIST, ri)
@@ -489,7 +495,8 @@ class Editor:
             count = nk[L.NK_VALUE_COUNT]
             offsets = list(value_offsets(self.img, nk[L.NK_VALUE_LIST], count)) + [voff]
             if count:
-                list_off = self._rewrite_cell(nk[L.NK_VALUE_LIST], build_offsets(offsets))
+                list_off = self._rewrite_cell(nk[L.NK_VALUE_LIST], build_offsets(offsets),
+                                              4 * (len(offsets) // 2))
             else:
                 list_off = self._new_cell(build_offsets(offsets))
             self._set(_U32, key._off, L.NK_OFF_VALUE_LIST, list_off)
@@ -511,8 +518,11 @@ class Editor:
             return resident_fields(payload)
         if n <= L.BIG_DATA_THRESHOLD or self.minor < L.BIG_DATA_MIN_MINOR:
             return n, self._new_cell(payload)
+        # Windows gives every segment, the last one included, a full 16344-byte cell (hivex
+        # even drops a last segment whose cell is smaller than the data it should hold).
         step = L.BIG_DATA_SEGMENT
-        segments = [self._new_cell(payload[i:i + step]) for i in range(0, n, step)]
+        segments = [self._new_cell(payload[i:i + step].ljust(step, b"\0"))
+                    for i in range(0, n, step)]
         seg_list = self._new_cell(build_offsets(segments))
         return n, self._new_cell(build_db(len(segments), seg_list))
 

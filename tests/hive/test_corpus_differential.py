@@ -14,7 +14,7 @@ import os
 import pytest
 
 import winmigrate
-from tests.helpers import diff_dumps, dump_file, hivex_readable_hives, require_corpus
+from tests.helpers import LOSSES, diff_dumps, dump_file, hivex_readable_hives, require_corpus
 from tests.oracles import (
     OracleError,
     dissect_available,
@@ -52,50 +52,6 @@ SECOND_OPINIONS = {
     "dissect.regf": (dissect_available, dissect_dump, 4 << 20),
     "regipy": (regipy_available, regipy_dump, 1 << 20),
 }
-
-# Each parser's known losses, as a function that degrades winmigrate's (= hivex's) exact reading
-# the same way; after it, the two must agree exactly. The bytes that decide each case are in
-# docs/corpus.md.
-def _c1_as_cp1252(name: str) -> str:
-    # A "compressed" name stores Latin-1 code units; python-registry and libregf decode the bytes
-    # 0x80-0x9F as Windows-1252 instead (yarp's CompHive: byte 0x9F is U+009F, not 'Ÿ').
-    return "".join(bytes([ord(c)]).decode("cp1252", "replace") if 0x80 <= ord(c) <= 0x9F else c
-                   for c in name)
-
-
-def _libregf_name(name: str) -> str:
-    # libregf cuts a name at its first NUL character (hivex's 'special': 'zero\0key').
-    return _c1_as_cp1252(name.split("\0", 1)[0])
-
-
-def _regipy_name(name: str) -> str:
-    # regipy decodes compressed (Latin-1) names as UTF-8, replacing what is not valid UTF-8.
-    if name.isascii() or max(name) > "\xff":
-        return name
-    return name.encode("latin-1").decode("utf-8", "replace")
-
-
-def _degrade(dump, rename, drop_type=None):  # type: ignore[no-untyped-def]
-    from tests.oracles import Dump, KeyEntry, ValueEntry
-
-    keys = []
-    for k in dump.keys:
-        values = tuple(ValueEntry(rename(v.name), v.type, v.raw) for v in k.values
-                       if v.type != drop_type)
-        keys.append(KeyEntry(tuple(rename(p) for p in k.path), values))
-    return Dump(rename(dump.root_name), keys)
-
-
-LOSSES = {
-    "python-registry": lambda d: _degrade(d, _c1_as_cp1252),
-    "libregf": lambda d: _degrade(d, _libregf_name),
-    "dissect.regf": lambda d: d,
-    # regipy also skips every value of type 0x200000 ("unknown data type, research pending" in its
-    # iter_values), e.g. i8042prt\Parameters\OverrideKeyboardType in regipy's SYSTEM_2; it does
-    # not skip zero-length REG_NONE values, whatever the corpus notes say.
-    "regipy": lambda d: _degrade(d, _regipy_name, drop_type=0x200000),
-}
-
 
 @pytest.mark.oracle
 @pytest.mark.parametrize("parser", sorted(SECOND_OPINIONS))

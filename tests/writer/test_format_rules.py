@@ -157,6 +157,11 @@ def test_value_data_layout(version: tuple[int, int], size: int, layout: str) -> 
         start, _n = hive._img.cell(data_off)
         is_db = bytes(hive._img.buf[start:start + 2]) == b"db"
         assert is_db == (layout == "db")
+        if is_db:  # every segment, the last too, is a full 16344-byte cell, as Windows makes them
+            _sig, count, seg_list = L.DB.unpack_from(hive._img.buf, start)
+            lstart, _n = hive._img.cell(seg_list)
+            for seg in L.u32_array(count).unpack_from(hive._img.buf, lstart):
+                assert hive._img.cell(seg)[1] >= L.BIG_DATA_SEGMENT
     again = winmigrate.Hive.from_bytes(hive.to_bytes())
     assert again.key("K").value("V").raw == raw
     assert hive.check().ok

@@ -189,14 +189,37 @@ class Allocator:
         if indexed:
             self._add_free(start, total)
 
-    def realloc(self, off: int, payload: int) -> int:
+    def realloc(self, off: int, payload: int, spare: int = 0) -> int:
         """A cell for ``payload`` bytes holding the old cell's content: the same cell when it is
-        big enough, else a new one (the old is freed). Returns the (possibly new) offset."""
+        big enough (or can grow into a free neighbour), else a new one with ``spare`` extra
+        bytes of room (the old is freed). Returns the (possibly new) offset."""
         img = self.img
-        old_size = -_I32.unpack_from(img.buf, off + _BASE)[0]
-        if cell_size_for(payload) <= old_size:
+        buf = img.buf
+        old_size = -_I32.unpack_from(buf, off + _BASE)[0]
+        need = cell_size_for(payload)
+        if need <= old_size:
             return off
-        new = self.alloc(payload)
+        # Grow in place into a free neighbour: lists that gain one element at a time (subkey
+        # leaves, value lists) would otherwise leave a trail of freed cells behind them.
+        b = self._bin_of(off)
+        nxt = off + old_size
+        if nxt < b.end:
+            nsize = _I32.unpack_from(buf, nxt + _BASE)[0]
+            if nsize > 0 and old_size + nsize >= need:
+                indexed = b.offset in self._indexed
+                if indexed:
+                    self._remove_free(nxt)
+                total = old_size + nsize
+                size = need if total - need >= MIN_CELL else total
+                if size < total:
+                    _I32.pack_into(buf, off + size + _BASE, total - size)
+                    if indexed:
+                        self._add_free(off + size, total - size)
+                _I32.pack_into(buf, off + _BASE, -size)
+                a = nxt + _BASE
+                buf[a:off + size + _BASE] = bytes(off + size - nxt)  # type: ignore[index]
+                return off
+        new = self.alloc(payload + spare)
         keep = old_size - 4
         a, b = off + _BASE + 4, new + _BASE + 4
         img.buf[b:b + keep] = img.buf[a:a + keep]  # type: ignore[index]
