@@ -26,8 +26,10 @@ from .regf.image import Image
 from .regf.names import collation_key
 from .regf.records import (
     class_name,
+    read_children,
     read_nk,
     read_nk_named,
+    read_values,
     read_vk_named,
     subkey_offsets,
     value_data,
@@ -63,12 +65,16 @@ _NK_PARENT = L.NK_PARENT
 _to_regtype: Any = None
 
 
+_TYPES: dict[int, Any] = {}  # type number -> RegType member, filled on first use
+
+
 def _regtype(number: int) -> RegType | int:
     global _to_regtype
     if _to_regtype is None:
-        from .regf.regtype import to_regtype
+        from .regf.regtype import RegType, to_regtype
 
         _to_regtype = to_regtype
+        _TYPES.update((int(t), t) for t in RegType)
     return _to_regtype(number)  # type: ignore[no-any-return]
 
 
@@ -606,7 +612,16 @@ class Key:
         except HiveFormatError as e:
             hive._skip(e, self.path, self._off)
             return self._salvage_subkeys(nk)
-        child = hive._child
+        depth = self._depth + 1
+        if depth <= L.MAX_KEY_DEPTH:
+            try:
+                new_key = hive._new_key
+                return [new_key(off, nk, name, self, depth)
+                        for off, nk, name in read_children(hive._img, offsets)]
+            except HiveFormatError as e:
+                if hive.strict:
+                    hive._skip(e, self.path, self._off)
+        child = hive._child  # one by one: the depth error, or a tolerant read of a damaged list
         out = []
         for off in offsets:
             try:
@@ -743,7 +758,13 @@ class Key:
         except HiveFormatError as e:
             hive._skip(e, self.path, self._off)
             return []
-        out = []
+        try:
+            return [Value(self, off, name, vk, data)
+                    for off, vk, name, data in read_values(img, offsets)]
+        except HiveFormatError as e:
+            if hive.strict:
+                hive._skip(e, self.path, self._off)
+        out = []  # a tolerant read: every value that can be read, the others listed as skipped
         for off in offsets:
             try:
                 vk, vname = read_vk_named(img, off)
@@ -853,12 +874,13 @@ class Value:
 
     __slots__ = ("_key", "_off", "_raw", "_vk", "name")
 
-    def __init__(self, key: Key, off: int, name: str, vk: tuple) -> None:  # type: ignore[type-arg]
+    def __init__(self, key: Key, off: int, name: str, vk: tuple,  # type: ignore[type-arg]
+                 raw: bytes | None = None) -> None:
         self._key = key
         self._off = off
         self.name = name
         self._vk = vk
-        self._raw: bytes | None = self._load() if key._hive._writable else None
+        self._raw = raw if raw is not None or not key._hive._writable else self._load()
 
     def _load(self) -> bytes:
         vk = self._vk
@@ -875,7 +897,9 @@ class Value:
     @property
     def type(self) -> RegType | int:
         """The value type: a ``RegType`` member, or the plain number when Windows defines none."""
-        return _regtype(self._vk[4])
+        t = self._vk[4]
+        found = _TYPES.get(t)
+        return found if found is not None else _regtype(t)
 
     @property
     def type_number(self) -> int:
@@ -895,7 +919,12 @@ class Value:
         raw = self._raw
         if raw is None:
             raw = self._raw = self._load()
-        return decode(self._vk[4], raw)
+        t = self._vk[4]
+        if t == 1 and not len(raw) & 1:  # REG_SZ, the commonest type: decode's rule, inlined
+            text = raw.decode("utf-16-le", "surrogatepass")
+            nul = text.find("\0")
+            return text if nul < 0 else text[:nul]
+        return decode(t, raw)
 
     @property
     def size(self) -> int:

@@ -238,3 +238,13 @@ def test_compact_keeps_content_and_drops_free_space(tmp_path: Path) -> None:
         assert report.ok and report.unreferenced_cells == ()
         assert (tmp_path / "compact.hiv").stat().st_size < loose
         assert report.free_bytes < 4096 * 2
+
+
+def test_values_of_a_writable_hive_are_immutable_bytes() -> None:
+    hive = winmigrate.create()
+    key = hive.root.create_key("K")
+    key.set_value("x", b"123456789")
+    key.set_value("small", b"12")
+    for value in hive.key("K").values():
+        assert type(value.raw) is bytes
+        assert type(value.data) is bytes

@@ -221,8 +221,8 @@ class Allocator:
                 return off
         new = self.alloc(payload + spare)
         keep = old_size - 4
-        a, b = off + _BASE + 4, new + _BASE + 4
-        img.buf[b:b + keep] = img.buf[a:a + keep]  # type: ignore[index]
+        src, dst = off + _BASE + 4, new + _BASE + 4
+        img.buf[dst:dst + keep] = img.buf[src:src + keep]  # type: ignore[index]
         self.free(off)
         return new
 

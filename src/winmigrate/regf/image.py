@@ -78,23 +78,32 @@ class Image:
         """Payload ``(start, length)`` of the allocated cell at relative offset ``off``.
 
         Checks: 8-byte alignment, inside the hive bins, allocated (negative size), size a multiple
-        of 8, no overlap with a bin header and no crossing into the next bin."""
-        a = off + _BASE
-        if off & 7 or a + 8 > self.end or off < L.HBIN_HEADER_SIZE:
-            if off == L.NIL:
-                raise self.error(f"{what} reference is empty (0xFFFFFFFF)", None)
-            raise self.error(f"{what} offset 0x{off:x} is not an aligned offset inside the hive "
-                             f"bins (size 0x{self.bins_size:x})", None if off > self.bins_size
-                             else off)
+        of 8, no overlap with a bin header and no crossing into the next bin. (The two hottest
+        readers in :mod:`.records` repeat the common case of these checks inline and call this
+        method for anything else, so the rules live here only.)"""
+        a = off + 4096
+        end = self.end
+        if off & 7 or off < 32 or a + 8 > end:
+            raise self._bad_offset(off, what)
         size = -_I32(self.buf, a)[0]
-        if size < 8 or size & 7 or a + size > self.end:
-            if size <= 0:
-                raise self.error(f"{what} cell is free (size {-size}), expected an allocated cell",
-                                 off)
-            raise self.error(f"{what} cell has a bad size {size}", off)
-        if (a & 0xFFF) < L.HBIN_HEADER_SIZE or (a ^ (a + size - 1)) >> 12:
+        if size < 8 or size & 7 or a + size > end:
+            raise self._bad_size(off, size, what)
+        if (a & 0xFFF) < 32 or (a ^ (a + size - 1)) >> 12:  # near or across a 4 KiB boundary
             self._check_within_bin(off, size, what)
         return a + 4, size - 4
+
+    def _bad_offset(self, off: int, what: str) -> HiveFormatError:
+        if off == L.NIL:
+            return self.error(f"{what} reference is empty (0xFFFFFFFF)", None)
+        return self.error(f"{what} offset 0x{off:x} is not an aligned offset inside the hive "
+                          f"bins (size 0x{self.bins_size:x})",
+                          None if off > self.bins_size else off)
+
+    def _bad_size(self, off: int, size: int, what: str) -> HiveFormatError:
+        if size <= 0:
+            return self.error(f"{what} cell is free (size {-size}), expected an allocated cell",
+                              off)
+        return self.error(f"{what} cell has a bad size {size}", off)
 
     def cell_or_none(self, off: int) -> tuple[int, int] | None:
         """Like :meth:`cell` but returns ``None`` instead of raising (for tolerant reads)."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 from . import layout as L
 from .image import Image
 
+_I32 = L.I32.unpack_from
 _NK = L.NK.unpack_from
 _VK = L.VK.unpack_from
 _SK = L.SK.unpack_from
@@ -33,10 +34,17 @@ def read_nk(img: Image, off: int) -> tuple:  # type: ignore[type-arg]
 
 def read_nk_named(img: Image, off: int) -> tuple[tuple, str]:  # type: ignore[type-arg]
     """``(fields, name)`` of the key node at ``off``."""
-    start, length = img.cell(off, "key node")
-    if length < 76:  # NK_FIXED_SIZE
-        raise img.error(f"key node cell too small ({length} bytes)", off)
     buf = img.buf
+    # Inline common case of Image.cell: aligned, inside the bins, allocated, within one page.
+    a = off + 4096
+    size = -_I32(buf, a)[0] if not (off & 7 or off < 32 or a + 8 > img.end) else 0
+    if size >= 80 and not (size & 7 or a + size > img.end or (a & 0xFFF) < 32
+                           or (a ^ (a + size - 1)) >> 12):
+        start, length = a + 4, size - 4
+    else:
+        start, length = img.cell(off, "key node")
+        if length < 76:  # NK_FIXED_SIZE
+            raise img.error(f"key node cell too small ({length} bytes)", off)
     nk = _NK(buf, start)
     n = nk[18]  # NK_NAME_LENGTH
     if nk[0] != b"nk" or 76 + n > length:
@@ -50,6 +58,27 @@ def read_nk_named(img: Image, off: int) -> tuple[tuple, str]:  # type: ignore[ty
         return nk, raw.decode("utf-16-le", "surrogatepass")
     except UnicodeDecodeError:
         raise img.error("key name is not valid UTF-16 (odd length)", off) from None
+
+
+def read_children(img: Image, offsets: list[int]) -> list[tuple[int, tuple, str]]:  # type: ignore[type-arg]
+    """``(offset, fields, name)`` of each key node of a subkey list, in one pass (the per-node
+    checks of :func:`read_nk_named`, which raises the precise error for a bad node)."""
+    buf = img.buf
+    end = img.end
+    out = []
+    for off in offsets:
+        a = off + 4096
+        size = -_I32(buf, a)[0] if not (off & 7 or off < 32 or a + 8 > end) else 0
+        if size >= 80 and not (size & 7 or a + size > end or (a & 0xFFF) < 32
+                               or (a ^ (a + size - 1)) >> 12):
+            nk = _NK(buf, a + 4)
+            n = nk[18]
+            if nk[0] == b"nk" and 80 + n <= size and nk[1] & 0x20:  # compressed name: Latin-1
+                out.append((off, nk, buf[a + 80:a + 80 + n].decode("latin-1")))
+                continue
+        nk, name = read_nk_named(img, off)
+        out.append((off, nk, name))
+    return out
 
 
 def subkey_offsets(img: Image, list_off: int, expected: int) -> list[int]:
@@ -135,10 +164,17 @@ def value_offsets(img: Image, list_off: int, count: int) -> tuple[int, ...]:
 
 def read_vk_named(img: Image, off: int) -> tuple[tuple, str]:  # type: ignore[type-arg]
     """``(fields, name)`` of the value at ``off`` (``""`` for the default value)."""
-    start, length = img.cell(off, "value")
-    if length < 20:  # VK_FIXED_SIZE
-        raise img.error(f"value cell too small ({length} bytes)", off)
     buf = img.buf
+    # Inline common case of Image.cell (see read_nk_named).
+    a = off + 4096
+    size = -_I32(buf, a)[0] if not (off & 7 or off < 32 or a + 8 > img.end) else 0
+    if size >= 24 and not (size & 7 or a + size > img.end or (a & 0xFFF) < 32
+                           or (a ^ (a + size - 1)) >> 12):
+        start, length = a + 4, size - 4
+    else:
+        start, length = img.cell(off, "value")
+        if length < 20:  # VK_FIXED_SIZE
+            raise img.error(f"value cell too small ({length} bytes)", off)
     vk = _VK(buf, start)
     n = vk[1]
     if vk[0] != b"vk" or 20 + n > length:
@@ -154,6 +190,52 @@ def read_vk_named(img: Image, off: int) -> tuple[tuple, str]:  # type: ignore[ty
         return vk, raw.decode("utf-16-le", "surrogatepass")
     except UnicodeDecodeError:
         raise img.error("value name is not valid UTF-16 (odd length)", off) from None
+
+
+def read_values(img: Image, offsets: tuple[int, ...] | list[int]
+                ) -> list[tuple[int, tuple, str, bytes | None]]:  # type: ignore[type-arg]
+    """``(offset, fields, name, data)`` of each value of a value list, in one pass.
+
+    The data of resident and single-cell values is read here too (``None`` for big data, and for
+    anything the fast path does not vouch for: those are read, and their errors raised, by
+    :func:`value_data` when asked for). A record that fails the inline checks goes through
+    :func:`read_vk_named`, which raises the precise error."""
+    buf = img.buf
+    end = img.end
+    out = []
+    for off in offsets:
+        a = off + 4096
+        size = -_I32(buf, a)[0] if not (off & 7 or off < 32 or a + 8 > end) else 0
+        if size >= 24 and not (size & 7 or a + size > end or (a & 0xFFF) < 32
+                               or (a ^ (a + size - 1)) >> 12):
+            vk = _VK(buf, a + 4)
+            n = vk[1]
+            if vk[0] != b"vk" or 24 + n > size:
+                vk, name = read_vk_named(img, off)
+            elif not n:
+                name = ""
+            elif vk[5] & 1:  # VALUE_COMP_NAME
+                name = buf[a + 24:a + 24 + n].decode("latin-1")
+            else:
+                vk, name = read_vk_named(img, off)
+        else:
+            vk, name = read_vk_named(img, off)
+        data: bytes | None = None
+        length = vk[2]
+        if length & 0x80000000:
+            if length <= 0x80000004:
+                data = _PACK_U32(vk[3])[:length & 7]
+        elif length == 0:
+            data = b""
+        elif length <= 16344:  # one data cell (inline common case of Image.cell again)
+            d = vk[3]
+            b = d + 4096
+            csize = -_I32(buf, b)[0] if not (d & 7 or d < 32 or b + 8 > end) else 0
+            if length + 4 <= csize and not (csize & 7 or b + csize > end or (b & 0xFFF) < 32
+                                            or (b ^ (b + csize - 1)) >> 12):
+                data = bytes(buf[b + 4:b + 4 + length])  # (a copy only for a bytearray)
+        out.append((off, vk, name, data))
+    return out
 
 
 def value_data(img: Image, vk_off: int, size_field: int, data_off: int) -> bytes:

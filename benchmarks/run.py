@@ -1,0 +1,203 @@
+#!/usr/bin/env python3
+"""Speed and memory of winmigrate against the other parsers, measured in one run.
+
+    python benchmarks/run.py                 # everything (several minutes: regipy is slow)
+    python benchmarks/run.py --quick         # fewer repetitions, no regipy
+    python benchmarks/run.py --json out.json
+
+Each measurement is a whole process (start, import, open, work, exit), repeated and reported as
+the median wall time, with the peak resident memory (``ru_maxrss``) of that process. Python
+parsers run under this interpreter; hivex (C) under Debian's ``/usr/bin/python3`` with
+``python3-hivex``. Hives: the largest corpus SYSTEM hive (16 MB) and a generated hive of more
+than 100 MB (made once, cached in ``benchmarks/out/``). Results and ratios are printed and saved
+as JSON; ``docs/performance.md`` records a run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(REPO / "src"))
+sys.path.insert(0, str(HERE))
+
+from parsers import BULK, EDIT, LOOKUP, WALK  # noqa: E402
+
+OUT = HERE / "out"
+SYSTEM_PYTHON = "/usr/bin/python3"
+BIG_SYSTEM = "mkorman90_regipy/_history/9726b9e2ee/regipy_tests/data/SYSTEM"
+DEEP_KEY = r"ControlSet001\Control\Class\{4D36E972-E325-11CE-BFC1-08002BE10318}\0007"
+DEEP_VALUE = "DriverDesc"
+
+
+def corpus() -> Path:
+    extract = REPO.parent / "shared" / "corpus" / "extract"
+    out = subprocess.run([sys.executable, str(extract)], capture_output=True, text=True,
+                         check=True)
+    return Path(out.stdout.strip().splitlines()[-1])
+
+
+def interpreter(parser: str) -> str:
+    return SYSTEM_PYTHON if parser == "hivex" else sys.executable
+
+
+def available(parser: str) -> bool:
+    module = {"winmigrate": "winmigrate", "python-registry": "Registry", "regipy": "regipy",
+              "dissect.regf": "dissect.regf", "libregf": "pyregf", "hivex": "hivex"}[parser]
+    r = subprocess.run([interpreter(parser), "-c", f"import {module}"], capture_output=True)
+    return r.returncode == 0
+
+
+def measure(parser: str, program: str, args: list[str], repeat: int) -> dict[str, object]:
+    """Median wall time and peak RSS of ``repeat`` whole-process runs."""
+    times, peaks, outputs = [], [], set()
+    env = dict(os.environ, PYTHONPATH=str(REPO / "src"))
+    for _ in range(repeat):
+        start = time.perf_counter()
+        proc = subprocess.Popen([interpreter(parser), "-c", program, *args],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        _pid, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - start
+        out = proc.stdout.read().decode(errors="replace").strip() if proc.stdout else ""
+        err = proc.stderr.read().decode(errors="replace").strip() if proc.stderr else ""
+        if status != 0:
+            return {"error": (err or out).splitlines()[-1][:200] if (err or out) else "failed"}
+        times.append(elapsed)
+        peaks.append(usage.ru_maxrss * 1024)
+        outputs.add(out[:200])
+    return {"seconds": statistics.median(times), "min": min(times), "runs": repeat,
+            "peak_rss": max(peaks), "output": sorted(outputs)[0]}
+
+
+def make_big_hive(system: Path, target: Path) -> Path:
+    """A hive of more than 100 MB: the 16 MB SYSTEM with its control set copied six times."""
+    if target.exists():
+        return target
+    import winmigrate
+
+    hive = winmigrate.open(system, writable=True, logs="ignore", lock=False)
+    source = hive.key("ControlSet001")
+    for n in range(6):
+        copy_root = hive.root.create_key(f"Copy{n}")
+        stack = [(source, copy_root)]
+        while stack:
+            src, dst = stack.pop()
+            for v in src.values():
+                dst.set_value(v.name, raw=v.raw, type=v.type_number)
+            for child in src.subkeys():
+                stack.append((child, dst.create_key(child.name)))
+    # Some big values too, so big data is part of the walk.
+    blobs = hive.root.create_key("Blobs")
+    for i in range(300):
+        blobs.set_value(f"blob{i}", raw=bytes([i % 256]) * (60_000 + i))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    hive.save(target)
+    hive.close()
+    return target
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="3 runs each, skip regipy")
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--json", type=Path, default=OUT / "results.json")
+    ap.add_argument("--skip-big", action="store_true", help="only the 16 MB hive")
+    args = ap.parse_args()
+    repeat = 3 if args.quick else args.repeat
+    # Installed packages come with compiled bytecode; make ours the same (this environment may
+    # set PYTHONDONTWRITEBYTECODE, which would recompile winmigrate in every measured process).
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "src" / "winmigrate")],
+                   check=True)
+    parsers = [p for p in WALK if available(p)]
+    if args.quick and "regipy" in parsers:
+        parsers.remove("regipy")
+    system = corpus() / BIG_SYSTEM
+    hives = {"SYSTEM 16 MB": system}
+    if not args.skip_big:
+        hives["generated 100+ MB"] = make_big_hive(system, OUT / "big.hiv")
+    results: dict[str, object] = {
+        "machine": {"python": sys.version.split()[0], "platform": platform.platform(),
+                    "cpus": os.cpu_count()},
+        "hives": {name: os.path.getsize(p) for name, p in hives.items()},
+        "walk": {}, "lookup": {}, "edit": {},
+    }
+    for name, path in hives.items():
+        for parser in parsers:
+            # regipy needs minutes per walk of the 16 MB hive: one run, and not the big one.
+            reps = 1 if parser == "regipy" else repeat
+            if parser == "regipy" and name != "SYSTEM 16 MB":
+                continue
+            print(f"walk   {name:18} {parser:16}", end=" ", flush=True)
+            r = measure(parser, WALK[parser], [str(path)], reps)
+            results["walk"].setdefault(name, {})[parser] = r  # type: ignore[union-attr]
+            print(_fmt(r))
+        for parser in parsers:
+            print(f"lookup {name:18} {parser:16}", end=" ", flush=True)
+            r = measure(parser, LOOKUP[parser], [str(path), DEEP_KEY, DEEP_VALUE],
+                        1 if parser == "regipy" else repeat * 2)
+            results["lookup"].setdefault(name, {})[parser] = r  # type: ignore[union-attr]
+            print(_fmt(r))
+    with tempfile.TemporaryDirectory(dir=OUT) as tmp:
+        for parser in [p for p in EDIT if p in parsers]:
+            print(f"edit   {'SYSTEM 16 MB':18} {parser:16}", end=" ", flush=True)
+            r = measure(parser, EDIT[parser], [str(system), os.path.join(tmp, "out")], repeat)
+            results["edit"][parser] = r  # type: ignore[index]
+            print(_fmt(r))
+        print(f"edit   {'SYSTEM 16 MB':18} {'cp (baseline)':16}", end=" ", flush=True)
+        r = measure("winmigrate", "import shutil, sys; shutil.copyfile(sys.argv[1], sys.argv[2])",
+                    [str(system), os.path.join(tmp, "copy")], repeat)
+        results["edit"]["copy"] = r  # type: ignore[index]
+        print(_fmt(r))
+        print(f"bulk   {'1000 keys x 5 values':18} {'winmigrate':16}", end=" ", flush=True)
+        r = measure("winmigrate", BULK, [str(system), os.path.join(tmp, "bulk")], repeat)
+        results["edit"]["bulk-1000x5"] = r  # type: ignore[index]
+        print(_fmt(r))
+    print()
+    print(summary(results))
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(results, indent=2))
+    print(f"\nsaved {args.json}")
+    return 0
+
+
+def _fmt(r: dict[str, object]) -> str:
+    if "error" in r:
+        return f"ERROR {r['error']}"
+    return f"{r['seconds']:8.3f} s  {int(r['peak_rss']) / 2**20:7.1f} MB  [{r['output']}]"
+
+
+def summary(results: dict) -> str:  # type: ignore[type-arg]
+    lines = []
+    for task in ("walk", "lookup"):
+        for hive, rows in results[task].items():
+            mine = rows.get("winmigrate", {}).get("seconds")
+            lines.append(f"{task} — {hive}")
+            lines.append(f"  {'parser':16} {'median s':>9} {'vs winmigrate':>14} {'peak MB':>8}")
+            for parser, r in sorted(rows.items(), key=lambda kv: kv[1].get("seconds", 1e9)):
+                if "error" in r:
+                    lines.append(f"  {parser:16} {'error':>9}")
+                    continue
+                ratio = r["seconds"] / mine if mine else float("nan")
+                lines.append(f"  {parser:16} {r['seconds']:9.3f} {ratio:13.2f}x "
+                             f"{r['peak_rss'] / 2**20:8.1f}")
+    edit = results["edit"]
+    if "winmigrate" in edit and "seconds" in edit["winmigrate"]:
+        lines.append("edit — open 16 MB SYSTEM, add viostor + CDD entry, save to a new file")
+        for name, r in edit.items():
+            if "seconds" in r:
+                lines.append(f"  {name:16} {r['seconds']:9.3f}")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
