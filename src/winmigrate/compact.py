@@ -131,6 +131,7 @@ def _write_list(ed: Editor, parent: int, offs: list[int], names: list[str]) -> N
         max_class = max(max_class, _read(ed, off)[L.NK_CLASS_LENGTH])
     field = ed._get(_U32, parent, L.NK_OFF_MAX_NAME)
     ed._set(_U32, parent, L.NK_OFF_SUBKEY_LIST, list_off)
+    ed.hive._sorted_lists.add(list_off)  # built in collation order
     ed._set(_U32, parent, L.NK_OFF_SUBKEY_COUNT, len(offs))
     ed._set(_U32, parent, L.NK_OFF_MAX_NAME, (field & ~0xFFFF) | min(max_name, 0xFFFF))
     ed._set(_U32, parent, L.NK_OFF_MAX_CLASS, max_class)

@@ -106,6 +106,8 @@ class Hive:
         self._dirty_unreplayed = False
         self._sequence_floor = 0  # a save numbers itself past this (replayed log entries)
         self._file_dirty = False
+        # Subkey lists verified to be in Windows' order (see Key._find), by list cell offset.
+        self._sorted_lists: set[int] = set()
         source = os.path.basename(path) if path else None
         self._source = source
         self._load(buf)
@@ -162,14 +164,14 @@ class Hive:
             if writable:
                 if lock:
                     _lock_exclusive(fd, fspath)
-                buf: bytes | bytearray | mmap.mmap = bytearray(_read_all(fd, st.st_size, fspath))
+                buf: bytes | bytearray | mmap.mmap = _read_all(fd, st.st_size, fspath)
             elif st.st_size >= _MMAP_THRESHOLD:
                 import mmap
 
                 mapping = mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
                 buf = mapping
             else:
-                buf = _read_all(fd, st.st_size, fspath)
+                buf = bytes(_read_all(fd, st.st_size, fspath))
             if not writable and mapping is None:
                 os.close(fd)
                 fd = -1
@@ -652,19 +654,24 @@ class Key:
         return iter(self.subkeys())
 
     def _find(self, name: str) -> Key | None:
-        """The subkey called ``name`` (case-insensitive), or ``None``. Binary search on the
-        stored collation order, then a linear scan if the list turns out not to be sorted."""
+        """The subkey called ``name`` (case-insensitive), or ``None``.
+
+        Binary search on the stored collation order, as Windows does. A miss is final once the
+        list is known to be sorted; the first miss in a list not yet known to be sorted scans it
+        once (finding keys that a damaged or foreign-written hive keeps out of order) and
+        remembers the list as sorted when it is. The writer keeps that knowledge current."""
         nk = self._fields()
         count = nk[_NK_SUBKEY_COUNT]
         if not count:
             return None
         hive = self._hive
         img = hive._img
+        list_off = nk[_NK_SUBKEY_LIST]
         try:
-            offsets = subkey_offsets(img, nk[_NK_SUBKEY_LIST], count)
+            offsets = subkey_offsets(img, list_off, count)
         except HiveFormatError as e:
             hive._skip(e, self.path, self._off)
-            return self._find_linear(name, [k._off for k in self._salvage_subkeys(nk)])
+            return self._find_linear(name, [k._off for k in self._salvage_subkeys(nk)], None)
         target = collation_key(name)
         lo, hi = 0, len(offsets)
         try:
@@ -680,18 +687,30 @@ class Key:
                     hi = mid
         except HiveFormatError as e:
             hive._skip(e, self.path, self._off)
-        return self._find_linear(name, offsets)
+        if list_off in hive._sorted_lists:
+            return None
+        return self._find_linear(name, offsets, list_off)
 
-    def _find_linear(self, name: str, offsets: list[int]) -> Key | None:
+    def _find_linear(self, name: str, offsets: list[int], list_off: int | None) -> Key | None:
         target = collation_key(name)
         hive = self._hive
         img = hive._img
+        previous = None
+        in_order = list_off is not None
         for off in offsets:
             try:
-                if collation_key(read_nk_named(img, off)[1]) == target:
-                    return hive._child(off, self)
+                probe = collation_key(read_nk_named(img, off)[1])
             except HiveFormatError as e:
                 hive._skip(e, self.path, self._off)
+                in_order = False
+                continue
+            if probe == target:
+                return hive._child(off, self)
+            if previous is not None and not previous < probe:
+                in_order = False
+            previous = probe
+        if in_order and list_off is not None:
+            hive._sorted_lists.add(list_off)
         return None
 
     def subkey(self, name: str) -> Key:
@@ -955,18 +974,31 @@ class Value:
         return f"<Value {shown} {'REG_' + t.name if hasattr(t, 'name') else hex(t)}>"
 
 
-def _read_all(fd: int, size: int, path: str) -> bytes:
-    chunks = []
-    remaining = size
+def _read_all(fd: int, size: int, path: str) -> bytearray:
+    """The whole file, read straight into one buffer (no intermediate copies)."""
+    buf = bytearray(size)
+    got = 0
     try:
-        while True:
-            chunk = os.read(fd, max(remaining, 1 << 16))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            remaining -= len(chunk)
+        with memoryview(buf) as view:
+            while got < size:
+                n = os.readv(fd, [view[got:]])
+                if n == 0:
+                    break
+                got += n
+            extra = os.read(fd, 1 << 16)  # the file grew since fstat: take the rest too
     except OSError as e:
         raise HiveFileError(e.errno, f"cannot read hive: {e.strerror}", path) from None
+    if got < size:
+        del buf[got:]
+    elif extra:
+        buf += extra + _read_rest(fd)
+    return buf
+
+
+def _read_rest(fd: int) -> bytes:
+    chunks = []
+    while chunk := os.read(fd, 1 << 20):
+        chunks.append(chunk)
     return b"".join(chunks)
 
 

@@ -80,6 +80,7 @@ def _adopt(hive: Hive, fresh: Hive) -> None:
     hive._root = fresh._root
     hive._root._hive = hive
     hive._keys = fresh._keys
+    hive._sorted_lists = fresh._sorted_lists
     hive._editor = None
     hive._gen += 1
     for key in list(hive._keys.values()) if hive._keys is not None else []:

@@ -90,10 +90,12 @@ def _check_value_name(name: str) -> None:
 class Snapshot:
     """Everything a rollback needs (see :meth:`Editor.snapshot`)."""
 
-    __slots__ = ("alloc", "bins", "bins_size", "buf", "gen", "keys", "stale")
+    __slots__ = ("alloc", "bins", "bins_size", "buf", "gen", "keys", "sorted_lists", "stale")
 
     def __init__(self, buf: bytes, bins_size: int, bins: list[Bin], alloc: AllocatorState,
-                 stale: set[int], keys: list[tuple[Key, int, Key | None, str]], gen: int) -> None:
+                 stale: set[int], keys: list[tuple[Key, int, Key | None, str]], gen: int,
+                 sorted_lists: set[int]) -> None:
+        self.sorted_lists = sorted_lists
         self.buf = buf
         self.bins_size = bins_size
         self.bins = bins
@@ -168,7 +170,8 @@ class Editor:
             keys = [(k, k._off, k._parent, k.name) for k in list(live.values())]
         return Snapshot(bytes(self.buf), self.img.bins_size, [Bin(b.offset, b.size, b.timestamp)
                                                               for b in self.alloc.bins],
-                        self.alloc.state(), set(self._stale), keys, self.hive._gen)
+                        self.alloc.state(), set(self._stale), keys, self.hive._gen,
+                        set(self.hive._sorted_lists))
 
     def restore(self, snap: Snapshot) -> None:
         self.buf[:] = snap.buf
@@ -179,6 +182,7 @@ class Editor:
         self.img._bins = bins
         self.img._bin_starts = [b.offset for b in bins]
         self._stale = set(snap.stale)
+        self.hive._sorted_lists = set(snap.sorted_lists)
         live = self.hive._keys
         if live is not None:
             known = {id(k) for k, _o, _p, _n in snap.keys}
@@ -301,6 +305,7 @@ class Editor:
         self._free(off)
 
     def _free_list_cells(self, list_off: int) -> None:
+        self.hive._sorted_lists.discard(list_off)
         leaves = list_leaves(self.img, list_off)
         for leaf_off, _sig, _els, _hints in leaves:
             if leaf_off != list_off:
@@ -377,8 +382,9 @@ class Editor:
         sig = self.leaf_sig
         if count == 0 or list_off == L.NIL:
             leaf = self._new_cell(build_leaf(sig, [child_off], [hint_for(sig, name)]))
-            self._set(_U32, parent_off, L.NK_OFF_SUBKEY_LIST, leaf)
+            self._set_list(parent_off, None, leaf, True)
             return
+        was_sorted = list_off in self.hive._sorted_lists
         target = collation_key(name)
         leaves = list_leaves(self.img, list_off)
         is_ri = leaves[0][0] != list_off
@@ -416,15 +422,29 @@ class Editor:
                                                    room)
         if is_ri:
             ri = self._rewrite_cell(list_off, build_ri(new_leaves))
-            self._set(_U32, parent_off, L.NK_OFF_SUBKEY_LIST, ri)
+            self._set_list(parent_off, list_off, ri, was_sorted)
         elif len(new_leaves) > 1:
             ri = self._new_cell(build_ri(new_leaves))
-            self._set(_U32, parent_off, L.NK_OFF_SUBKEY_LIST, ri)
+            self._set_list(parent_off, list_off, ri, was_sorted)
         else:
-            self._set(_U32, parent_off, L.NK_OFF_SUBKEY_LIST, new_leaves[0])
+            self._set_list(parent_off, list_off, new_leaves[0], was_sorted)
+
+    def _set_list(self, parent_off: int, old: int | None, new: int, in_order: bool) -> None:
+        """Point the parent at its new subkey list, and keep the hive's knowledge of which lists
+        are in Windows' order (an insert or removal by binary search keeps a sorted list
+        sorted) exact for both offsets."""
+        self._set(_U32, parent_off, L.NK_OFF_SUBKEY_LIST, new)
+        known = self.hive._sorted_lists
+        if old is not None:
+            known.discard(old)
+        if in_order and new != L.NIL:
+            known.add(new)
+        else:
+            known.discard(new)
 
     def _list_remove(self, parent_off: int, child_off: int) -> None:
         list_off = self._get(_U32, parent_off, L.NK_OFF_SUBKEY_LIST)
+        was_sorted = list_off in self.hive._sorted_lists
         leaves = list_leaves(self.img, list_off)
         is_ri = leaves[0][0] != list_off
         i = next((n for n, leaf in enumerate(leaves) if child_off in leaf[2]), -1)
@@ -442,18 +462,18 @@ class Editor:
             self._free(leaf_off)
             del new_leaves[i]
         if not is_ri:
-            self._set(_U32, parent_off, L.NK_OFF_SUBKEY_LIST,
-                      new_leaves[0] if new_leaves else L.NIL)
+            self._set_list(parent_off, list_off, new_leaves[0] if new_leaves else L.NIL,
+                           was_sorted)
             return
         if not new_leaves:
             self._free(list_off)
-            self._set(_U32, parent_off, L.NK_OFF_SUBKEY_LIST, L.NIL)
+            self._set_list(parent_off, list_off, L.NIL, was_sorted)
         elif len(new_leaves) == 1:  # an ri with one leaf is collapsed into that leaf
             self._free(list_off)
-            self._set(_U32, parent_off, L.NK_OFF_SUBKEY_LIST, new_leaves[0])
+            self._set_list(parent_off, list_off, new_leaves[0], was_sorted)
         else:
             ri = self._rewrite_cell(list_off, build_ri(new_leaves))
-            self._set(_U32, parent_off, L.NK_OFF_SUBKEY_LIST, ri)
+            self._set_list(parent_off, list_off, ri, was_sorted)
 
     # -- values --------------------------------------------------------------------------------
 
@@ -705,8 +725,9 @@ class Editor:
     def serialize(self, sequence: int, timestamp: int) -> tuple[bytes, bytes]:
         """``(base block, hive bins)`` of the current image (see :meth:`stamped_base_block`)."""
         self.finalize()
-        return (self.stamped_base_block(sequence, timestamp),
-                bytes(self.buf[_BASE:_BASE + self.img.bins_size]))
+        with memoryview(self.buf) as view:  # one copy of the bins, not two
+            bins = bytes(view[_BASE:_BASE + self.img.bins_size])
+        return self.stamped_base_block(sequence, timestamp), bins
 
 
 def new_hive_bytes(root_name: str, version: tuple[int, int]) -> bytes:

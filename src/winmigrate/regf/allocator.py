@@ -101,11 +101,45 @@ class Allocator:
                 free_size, off = self._free[i]
                 self._take(off, free_size, size)
                 return off
-            if self._next_scan >= len(self.bins):
+            if self._next_scan >= len(self.bins) or not self._index_until(size):
                 break
-            self._index_bin(self.bins[self._next_scan])
-            self._next_scan += 1
         return self._grow(size)
+
+    def _index_until(self, size: int) -> bool:
+        """Index the not-yet-indexed bins, in order, until one holds a free cell of at least
+        ``size`` bytes; whether one was found. (One tight loop over the cell sizes: a hive with
+        no free space at all, common for hives Windows has just written, costs one pass.)"""
+        img = self.img
+        bins = self.bins
+        found = False
+        with memoryview(img.buf) as view, view.cast("i") as sizes:  # type: ignore[arg-type]
+            while self._next_scan < len(bins) and not found:
+                b = bins[self._next_scan]
+                self._next_scan += 1
+                if b.offset in self._indexed:
+                    continue
+                rel = b.offset + L.HBIN_HEADER_SIZE
+                end = b.offset + b.size
+                free = []
+                while rel < end:
+                    cell = sizes[(rel + _BASE) >> 2]
+                    if cell <= -MIN_CELL and not cell & 7:  # allocated (the common case)
+                        rel -= cell
+                        continue
+                    if cell < MIN_CELL or cell & 7:
+                        raise img.error(f"cell size {cell} breaks the tiling of the bin at "
+                                        f"0x{b.offset:x}", rel)
+                    free.append((rel, cell))
+                    if cell >= size:
+                        found = True
+                    rel += cell
+                if rel != end:  # the last cell ran past the end of its bin
+                    raise img.error(f"cells overrun the end of the bin at 0x{b.offset:x}",
+                                    b.offset)
+                for off, cell in free:
+                    self._add_free(off, cell)
+                self._indexed.add(b.offset)
+        return found
 
     def _take(self, off: int, free_size: int, size: int) -> None:
         self._remove_free(off)
