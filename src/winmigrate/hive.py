@@ -176,10 +176,14 @@ class Hive:
                 os.close(fd)
                 fd = -1
             recovery = None
+            floor = 0
             if logs != "ignore":
-                from .logs import needs_recovery, recover
+                from .logs import log_sequence_floor, needs_recovery, recover
 
-                if needs_recovery(buf, logs):
+                if writable and not needs_recovery(buf, logs):
+                    # Stale logs beside a clean primary: a later save numbers itself past them.
+                    floor = log_sequence_floor(fspath)
+                elif needs_recovery(buf, logs):
                     recovered, recovery = recover(buf, fspath, logs, writable=writable)
                     buf = recovered  # type: ignore[assignment]
                     if recovery.replaced_image and mapping is not None:
@@ -194,6 +198,7 @@ class Hive:
                 os.close(fd)
             raise
         hive._after_open(recovery, ignored=logs == "ignore")
+        hive._sequence_floor = max(hive._sequence_floor, floor)
         return hive
 
     @classmethod

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 
-from .errors import HiveFileError, NotWritableError, UsageError
+from .errors import HiveFileError, UsageError
 from .regf.timestamps import now_filetime
 
 TYPE_CHECKING = False
@@ -18,25 +18,29 @@ if TYPE_CHECKING:
     from .hive import Hive
 
 
-def next_sequence(hive: Hive) -> int:
+def next_sequence(hive: Hive, target: str | None = None) -> int:
     """The sequence number of the next write: past both of the primary's, and past every log
-    entry that was replayed or found (so stale logs can never look newer than our save)."""
+    entry that was replayed or found -- beside the hive's own file, and beside ``target`` when
+    saving elsewhere -- so that stale logs can never look newer than our save."""
     bb = hive._bb
     floor = max(bb.primary_sequence, bb.secondary_sequence, getattr(hive, "_sequence_floor", 0))
+    if target is not None and os.path.exists(target):
+        from .logs import log_sequence_floor
+
+        floor = max(floor, log_sequence_floor(target))
     return (floor + 1) & 0xFFFFFFFF or 1
 
 
-def serialize(hive: Hive, *, compact: bool = False) -> tuple[bytes, bytes]:
-    """``(base block, hive bins)`` as the next save would write them."""
+def serialize(hive: Hive, *, compact: bool = False,
+              target: str | None = None) -> tuple[bytes, bytes]:
+    """``(base block, hive bins)`` as the next save (to ``target``) would write them."""
     editor = hive._require_writable()
+    sequence = next_sequence(hive, target)
     if compact:
         from .compact import compact_hive
 
         editor = compact_hive(hive)._require_writable()
-        editor.hive._sequence_floor = max(next_sequence(hive) - 1, 0)
-        base, bins = editor.serialize(next_sequence(hive), now_filetime())
-        return base, bins
-    return editor.serialize(next_sequence(hive), now_filetime())  # type: ignore[no-any-return]
+    return editor.serialize(sequence, now_filetime())  # type: ignore[no-any-return]
 
 
 def save_hive(hive: Hive, path: str | os.PathLike[str] | None, *, compact: bool = False,
@@ -47,7 +51,7 @@ def save_hive(hive: Hive, path: str | os.PathLike[str] | None, *, compact: bool 
         target = hive.path
     else:
         target = os.fspath(path)
-    base, bins = serialize(hive, compact=compact)
+    base, bins = serialize(hive, compact=compact, target=target)
     if os.path.isdir(target):
         raise HiveFileError(21, "cannot save hive: the target is a directory", target)
     if backup and os.path.exists(target):
@@ -68,9 +72,10 @@ def save_hive(hive: Hive, path: str | os.PathLike[str] | None, *, compact: bool 
             hive._editor.modified = False
     if replaced_own:
         _relock(hive, target)
-        from .logs import after_save
+    # Whatever file was replaced, the logs beside it describe older content: empty them.
+    from .logs import after_save
 
-        after_save(hive, target, backup=backup)
+    after_save(hive, target, backup=backup)
 
 
 def _adopt(hive: Hive, fresh: Hive) -> None:
@@ -176,6 +181,3 @@ def _fsync_folder(folder: str) -> None:
         os.close(dfd)
 
 
-def require_savable(hive: Hive) -> None:
-    if not hive.writable:
-        raise NotWritableError("the hive was opened read-only (open it with writable=True)")

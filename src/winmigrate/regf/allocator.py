@@ -112,7 +112,7 @@ class Allocator:
         img = self.img
         bins = self.bins
         found = False
-        with memoryview(img.buf) as view, view.cast("i") as sizes:  # type: ignore[arg-type]
+        with memoryview(img.buf) as view, view.cast("i") as sizes:
             while self._next_scan < len(bins) and not found:
                 b = bins[self._next_scan]
                 self._next_scan += 1
