@@ -22,7 +22,7 @@ from .problems import Problem
 from .regf import layout as L
 from .regf.baseblock import BaseBlock
 from .regf.image import Image
-from .regf.names import collation_key, lf_hint, lh_hash, utf16_length
+from .regf.names import collation_key, lf_hint_matches, lh_hash, utf16_length
 from .regf.security import SecurityDescriptor
 
 TYPE_CHECKING = False
@@ -181,10 +181,9 @@ class _Checker:
                 continue
             self.keys += 1
             name = self.node_name(off, pstart, plen, nk, path)
-            if parent is None:
-                if not nk[L.NK_FLAGS] & L.KEY_HIVE_ENTRY:
-                    self.add("root key lacks the hive-entry flag (0x4)", off, path)
-            elif nk[L.NK_PARENT] != parent:
+            # (The root's hive-entry flag is not required: offreg, Microsoft's own offline
+            # library, writes roots without it -- nt-hive's testhive.)
+            if parent is not None and nk[L.NK_PARENT] != parent:
                 self.add(f"parent field is 0x{nk[L.NK_PARENT]:x}, the key is listed under "
                          f"0x{parent:x}", off, path)
             self.node_class(nk, path)
@@ -351,9 +350,10 @@ class _Checker:
                 if leaf_sig == L.LH_SIGNATURE and hint != lh_hash(name):
                     self.add(f"lh hash of {name!r} is 0x{hint:08x}, should be "
                              f"0x{lh_hash(name):08x}", leaf, path)
-                elif leaf_sig == L.LF_SIGNATURE and hint != int.from_bytes(lf_hint(name),
-                                                                            "little"):
-                    self.add(f"lf hint of {name!r} does not match its name", leaf, path)
+                elif leaf_sig == L.LF_SIGNATURE and not lf_hint_matches(
+                        hint.to_bytes(4, "little"), name):
+                    self.add(f"lf hint of {name!r} does not match its name (Windows' binary "
+                             "search would miss it)", leaf, path)
                 out.append((child, name))
         if len(out) != count:
             self.add(f"key says {count} subkeys, its lists hold {len(out)}", off, path)

@@ -14,6 +14,7 @@ __all__ = [
     "decode_name",
     "encode_name",
     "lf_hint",
+    "lf_hint_matches",
     "lh_hash",
     "names_equal",
     "upcase",
@@ -78,11 +79,33 @@ def lh_hash(name: str) -> int:
 
 
 def lf_hint(name: str) -> bytes:
-    """The 4-byte ``lf`` name hint: the first four characters as single bytes, zero-padded.
-    Characters beyond Latin-1 cannot be represented in a byte; Windows then stores a zero,
-    which only disables the fast comparison for that element."""
+    """The 4-byte ``lf`` name hint, filled as Windows fills it (``CmpAddToLeaf``): the first
+    four UTF-16 code units as single bytes, copied from the fourth backwards and stopping at the
+    first unit above 0xFF, whose byte and all before it stay zero. Lookups compare only the
+    leading non-zero bytes of a hint (upcased), so a zero byte just ends the fast comparison."""
+    units = name.encode("utf-16-le", "surrogatepass")[:8]
     out = bytearray(4)
-    for i, ch in enumerate(name[:4]):
-        code = ord(ch)
-        out[i] = code if code <= 0xFF else 0
+    for j in range(len(units) // 2 - 1, -1, -1):
+        code = units[2 * j] | units[2 * j + 1] << 8
+        if code > 0xFF:
+            break
+        out[j] = code
     return bytes(out)
+
+
+def lf_hint_matches(hint: bytes, name: str) -> bool:
+    """Whether a stored hint is consistent with ``name`` the way Windows' lookup reads it: each
+    leading non-zero hint byte, upcased, equals the name's code unit there, upcased. Bytes
+    0x80-0xFF are not compared: Windows is seen to store other values there (yarp's CompHive
+    holds 0x81 for a name whose unit is 0x9F), so only ASCII hint bytes are held to the rule."""
+    units = name.encode("utf-16-le", "surrogatepass")
+    for i in range(4):
+        byte = hint[i]
+        if byte == 0:
+            return True
+        if 2 * i + 1 >= len(units):
+            return False
+        unit = units[2 * i] | units[2 * i + 1] << 8
+        if byte < 0x80 and upcase(chr(byte)) != upcase(chr(unit)):
+            return False
+    return True
