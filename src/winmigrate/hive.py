@@ -694,7 +694,35 @@ class Key:
             hive._skip(e, self.path, self._off)
         if list_off in hive._sorted_lists:
             return None
-        return self._find_linear(name, offsets, list_off)
+        hashed, found = self._find_by_hash(name, list_off)
+        return found if hashed else self._find_linear(name, offsets, list_off)
+
+    def _find_by_hash(self, name: str, list_off: int) -> tuple[bool, Key | None]:
+        """For lists of ``lh`` leaves: ``(True, key or None)`` from the elements whose stored
+        hash is the name's (Windows finds keys of hash leaves by that hash), checked by name --
+        so a key is found even in a list out of order, and a miss costs no name reads.
+        ``(False, None)`` for other list kinds."""
+        from .regf.names import lh_hash
+        from .regf.records import list_leaves
+
+        hive = self._hive
+        try:
+            leaves = list_leaves(hive._img, list_off)
+        except HiveFormatError:
+            return False, None
+        if not all(sig == L.LH_SIGNATURE for _off, sig, _e, _h in leaves):
+            return False, None
+        wanted = lh_hash(name)
+        target = collation_key(name)
+        for _off, _sig, elements, hints in leaves:
+            for off, hint in zip(elements, hints):
+                if hint == wanted:
+                    try:
+                        if collation_key(read_nk_named(hive._img, off)[1]) == target:
+                            return True, hive._child(off, self)
+                    except HiveFormatError as e:
+                        hive._skip(e, self.path, self._off)
+        return True, None
 
     def _find_linear(self, name: str, offsets: list[int], list_off: int | None) -> Key | None:
         target = collation_key(name)

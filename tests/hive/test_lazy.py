@@ -1,0 +1,65 @@
+"""Lookups are lazy: a deep key of a 16 MB hive costs a handful of record reads, not a parse."""
+
+from __future__ import annotations
+
+import pytest
+
+import winmigrate
+import winmigrate.hive as hive_module
+from tests.helpers import BIG_SYSTEM, corpus_file
+
+DEEP = r"ControlSet001\Control\Class\{4D36E972-E325-11CE-BFC1-08002BE10318}\0007"
+
+
+@pytest.mark.corpus
+def test_point_lookup_reads_a_handful_of_records(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = {"nodes": 0, "lists": 0, "values": 0}
+
+    def counting(name: str, func):  # type: ignore[no-untyped-def]
+        def wrapper(*args, **kwargs):  # type: ignore[no-untyped-def]
+            calls[name] += 1
+            return func(*args, **kwargs)
+        return wrapper
+
+    monkeypatch.setattr(hive_module, "read_nk_named",
+                        counting("nodes", hive_module.read_nk_named))
+    monkeypatch.setattr(hive_module, "subkey_offsets",
+                        counting("lists", hive_module.subkey_offsets))
+    monkeypatch.setattr(hive_module, "read_values", counting("values", hive_module.read_values))
+    with winmigrate.open(corpus_file(BIG_SYSTEM)) as hive:
+        value = hive.key(DEEP).value("DriverDesc")
+        assert value.data == "Intel(R) PRO/1000 MT Network Connection"
+        # 6 levels, binary search over lists of up to a few thousand keys: ~12 probes a level.
+        assert calls["nodes"] <= 80 and calls["lists"] <= 8
+        assert hive._img._bins is None  # the bins were never walked
+
+
+@pytest.mark.corpus
+def test_a_miss_in_a_sorted_list_is_cheap(monkeypatch: pytest.MonkeyPatch) -> None:
+    with winmigrate.open(corpus_file(BIG_SYSTEM)) as hive:
+        cdd = hive.key(r"ControlSet001\Control\CriticalDeviceDatabase")
+        count = 0
+        real = hive_module.read_nk_named
+
+        def counting(*args):  # type: ignore[no-untyped-def]
+            nonlocal count
+            count += 1
+            return real(*args)
+
+        monkeypatch.setattr(hive_module, "read_nk_named", counting)
+        assert cdd.get_subkey("pci#ven_1af4&dev_1001&rev_00") is None
+        # Binary search, then the lh hashes of the 2548 entries -- no name is read twice.
+        assert count < 40
+
+
+@pytest.mark.corpus
+@pytest.mark.parametrize("rel", ["msuhanov_yarp/hives_for_tests/WrongOrderHive",
+                                 "msuhanov_yarp/hives_for_tests/DuplicateSubkeysHive"])
+def test_keys_out_of_order_are_still_found(rel: str) -> None:
+    """Binary search misses a key that a damaged list keeps out of order; the lh hash (or a
+    scan of an lf/li list) finds it anyway."""
+    with winmigrate.open(corpus_file(rel)) as hive:
+        paths = [k.path for k in hive.walk()]
+        for path in paths:
+            assert hive.key(path).path.upper() == path.upper()
+            assert hive.key(path.swapcase()).path == hive.key(path).path
