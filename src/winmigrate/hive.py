@@ -861,6 +861,10 @@ class Key:
                     return Value(self, off, vname, vk)
         return None
 
+    def get_value(self, name: str) -> Value | None:
+        """The value called ``name`` (case-insensitive), or ``None`` when there is none."""
+        return self._find_value(name)
+
     def get(self, name: str, default: Any = None) -> Any:
         """The decoded data of value ``name``, or ``default`` when there is no such value."""
         found = self._find_value(name)
@@ -874,6 +878,13 @@ class Key:
     def create_key(self, path: str, exist_ok: bool = True) -> Key:
         """Create the key at ``path`` below this one (and any missing keys on the way)."""
         return self._hive._require_writable().create_key(self, path, exist_ok)  # type: ignore[no-any-return]
+
+    def create_subkey(self, name: str, exist_ok: bool = True) -> Key:
+        """Create the direct subkey called exactly ``name`` (``/`` is a legal character in key
+        names, e.g. ``SCSI#DiskMATSHITALS-120/240____00``; only ``\\`` is not)."""
+        if not isinstance(name, str) or "\\" in name:
+            raise UsageError(f"a key name cannot contain a backslash: {name!r}")
+        return self._hive._require_writable().create_key(self, [name], exist_ok)  # type: ignore[no-any-return]
 
     def delete_key(self, name: str, recursive: bool = False) -> None:
         """Delete the subkey ``name`` (with everything below it if ``recursive``)."""

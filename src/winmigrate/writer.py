@@ -206,11 +206,15 @@ class Editor:
         if key._off < 0:
             raise UsageError(f"key {key.name!r} was deleted")
 
-    def create_key(self, parent: Key, path: str, exist_ok: bool) -> Key:
+    def create_key(self, parent: Key, path: str | list[str], exist_ok: bool) -> Key:
+        """``path`` is split on ``\\`` and ``/``; a list gives the names literally."""
         from .hive import split_path
 
         self._alive(parent)
-        parts = split_path(path) if isinstance(path, str) else []
+        if isinstance(path, list):
+            parts = path
+        else:
+            parts = split_path(path) if isinstance(path, str) else []
         if not parts:
             raise UsageError(f"no key name in path {path!r}")
         for part in parts:

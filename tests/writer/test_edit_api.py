@@ -248,3 +248,19 @@ def test_values_of_a_writable_hive_are_immutable_bytes() -> None:
     for value in hive.key("K").values():
         assert type(value.raw) is bytes
         assert type(value.data) is bytes
+
+
+def test_create_subkey_takes_one_literal_name() -> None:
+    hive = winmigrate.create()
+    cdd = hive.root.create_key("CriticalDeviceDatabase")
+    name = "SCSI#DiskMATSHITALS-120/240____00"
+    key = cdd.create_subkey(name)
+    assert key.name == name and cdd.subkey(name) == key and cdd.subkey_count == 1
+    assert cdd.create_subkey(name.lower()) == key
+    with pytest.raises(winmigrate.KeyExistsError):
+        cdd.create_subkey(name, exist_ok=False)
+    with pytest.raises(winmigrate.UsageError):
+        cdd.create_subkey("a\\b")
+    assert cdd.get_value("x") is None
+    cdd.set_value("x", 1)
+    assert cdd.get_value("X").data == 1  # type: ignore[union-attr]
