@@ -108,6 +108,7 @@ class Hive:
         self._file_dirty = False
         # Subkey lists verified to be in Windows' order (see Key._find), by list cell offset.
         self._sorted_lists: set[int] = set()
+        self._security_cache: dict[int, tuple[int, SecurityDescriptor]] = {}
         source = os.path.basename(path) if path else None
         self._source = source
         self._load(buf)
@@ -598,12 +599,18 @@ class Key:
         off = self._fields()[L.NK_SECURITY]
         if off == L.NIL:
             return None
+        hive = self._hive
+        cached = hive._security_cache.get(off)
+        if cached is not None and cached[0] == hive._gen:
+            return cached[1]  # keys share a handful of records: parse each once
         try:
-            sk, raw = read_sk(self._hive._img, off)
-            return SecurityDescriptor.parse(raw, reference_count=sk[4], offset=off)
+            sk, raw = read_sk(hive._img, off)
+            sd = SecurityDescriptor.parse(raw, reference_count=sk[4], offset=off)
         except HiveFormatError as e:
-            self._hive._skip(e, self.path, self._off)
+            hive._skip(e, self.path, self._off)
             return None
+        hive._security_cache[off] = (hive._gen, sd)
+        return sd
 
     # -- subkeys -------------------------------------------------------------------------------
 

@@ -47,17 +47,30 @@ def test_same_content_as_hivex(rel: str) -> None:
 
 # Parsers and the size up to which they are compared in the default run (regipy is very slow).
 SECOND_OPINIONS = {
-    "python-registry": (python_registry_available, python_registry_dump, 20 << 20),
-    "libregf": (libregf_available, libregf_dump, 20 << 20),
-    "dissect.regf": (dissect_available, dissect_dump, 4 << 20),
+    "python-registry": (python_registry_available, python_registry_dump, 4 << 20),
+    "libregf": (libregf_available, libregf_dump, 4 << 20),
+    "dissect.regf": (dissect_available, dissect_dump, 1 << 20),
     "regipy": (regipy_available, regipy_dump, 1 << 20),
 }
 
 @pytest.mark.oracle
 @pytest.mark.parametrize("parser", sorted(SECOND_OPINIONS))
 def test_second_opinions(parser: str) -> None:
+    """Hives up to a few MB in the default run (the parsers are slow); every size in the slow
+    run below."""
+    _second_opinion(parser, SECOND_OPINIONS[parser][2])
+
+
+@pytest.mark.slow
+@pytest.mark.oracle
+@pytest.mark.parametrize("parser", sorted(SECOND_OPINIONS))
+def test_second_opinions_on_every_hive(parser: str) -> None:
+    _second_opinion(parser, 1 << 40)
+
+
+def _second_opinion(parser: str, max_size: int) -> None:
     corpus = require_corpus()
-    available, dump, max_size = SECOND_OPINIONS[parser]
+    available, dump, _default_size = SECOND_OPINIONS[parser]
     if not available():
         pytest.skip(f"{parser} is not installed")
     disagreements = {}
