@@ -79,8 +79,10 @@ def _regtype(number: int) -> RegType | int:
 
 
 def split_path(path: str) -> list[str]:
-    """Key path components; ``\\`` and ``/`` both separate, empty components are dropped."""
-    if "/" in path:
+    """Key path components, empty ones dropped. ``\\`` separates; ``/`` separates too, but only
+    in a path with no backslash at all: ``/`` is a legal character in key names (Amcache and
+    CriticalDeviceDatabase hold such keys), so ``a\\b/c`` names the key ``b/c`` under ``a``."""
+    if "\\" not in path:
         path = path.replace("/", "\\")
     return [p for p in path.split("\\") if p]
 

@@ -157,3 +157,12 @@ def test_file_errors(tmp_path: os.PathLike[str]) -> None:
     open(empty, "wb").close()
     with pytest.raises(winmigrate.HiveFormatError):
         winmigrate.open(empty)
+
+
+def test_slash_is_a_separator_only_without_backslashes() -> None:
+    hive = winmigrate.create()
+    amcache = hive.root.create_key("Root\\InventoryApplicationFile")
+    odd = amcache.create_subkey("c:/program files/x.exe")
+    assert hive.key("Root\\InventoryApplicationFile\\c:/program files/x.exe") == odd
+    assert hive.key("Root/InventoryApplicationFile") == amcache
+    assert hive.get_key("Root/InventoryApplicationFile/c:/program files/x.exe") is None

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import winmigrate
-from tests.helpers import LOSSES, diff_dumps, dump_hive, corpus_file
+from tests.helpers import LOSSES, corpus_file, diff_dumps, dump_hive
 from tests.oracles import (
     hivex_available,
     hivex_dump,

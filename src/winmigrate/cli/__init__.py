@@ -21,7 +21,8 @@ EXIT_FAILURE = 1
 EXIT_USAGE = 2
 
 # Command modules, in the order their commands appear in --help.
-_COMMAND_MODULES = ("read",)
+_COMMAND_MODULES = ("read", "edit", "export", "check", "diff", "search", "logs", "net", "system",
+                    "migrate", "completion")
 
 
 def build_parser() -> argparse.ArgumentParser:

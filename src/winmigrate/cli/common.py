@@ -23,7 +23,8 @@ _HIVE_NAMES = ("SYSTEM", "SOFTWARE", "SAM", "SECURITY", "COMPONENTS", "BCD000000
 
 def normalize_key_path(path: str, *, note: bool = True) -> str:
     """Accept ``/`` or ``\\`` and strip a ``HKLM\\SYSTEM``-style prefix (saying so on stderr)."""
-    p = path.replace("/", "\\").strip()
+    # "/" separates only in a path without backslashes ("/" is legal in key names).
+    p = (path if "\\" in path else path.replace("/", "\\")).strip()
     m = _PREFIX.match(p)
     if m:
         rest = p[m.end():]

@@ -9,6 +9,7 @@ import sys
 from ..errors import ValueNotFoundError
 from .common import add_hive_options, normalize_key_path, open_hive, print_json, safe_text
 from .output import format_data, hexdump, key_to_dict, type_name, value_name, value_to_dict
+from .writing import intermixed
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -29,6 +30,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--json", action="store_true", help="print JSON")
     add_hive_options(p)
     p.set_defaults(handler=cmd_info)
+    intermixed(p)
 
     p = sub.add_parser(
         "ls", help="list the subkeys and values of a key",
@@ -42,6 +44,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--json", action="store_true", help="print JSON")
     add_hive_options(p)
     p.set_defaults(handler=cmd_ls)
+    intermixed(p)
 
     p = sub.add_parser(
         "get", help="print a value (or every value of a key)",
@@ -61,6 +64,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     out.add_argument("--raw", action="store_true", help="write the raw data bytes to stdout")
     add_hive_options(p)
     p.set_defaults(handler=cmd_get)
+    intermixed(p)
 
 
 def _report_problems(hive: Hive) -> None:

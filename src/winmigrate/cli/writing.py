@@ -1,0 +1,189 @@
+"""What the commands that change a hive share: opening it for writing, saving it, dry runs,
+writing output files atomically, and reading user-typed key paths."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import stat
+import sys
+
+from ..errors import NotWritableError, WinmigrateError
+from .common import open_hive
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import BinaryIO
+
+    from ..hive import Hive, Key
+
+
+class CommandError(WinmigrateError):
+    """The command refused its input (exit code 1): e.g. ``rm`` of a key with subkeys without
+    ``--recursive``. Not a usage error: the command line itself was well formed."""
+
+
+def add_write_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--backup", action="store_true",
+                   help="keep the previous file as HIVE.bak (and its logs as *.LOG1.bak ...)")
+    p.add_argument("--logs", choices=("auto", "require"), default="auto",
+                   help="transaction logs of a dirty hive: replay them first (auto, the "
+                        "default), or fail if none can be applied (require)")
+
+
+def refuse_read_only(path: str) -> None:
+    """A hive file with no write permission bit is meant to stay as it is: refuse, even when
+    running as root (for whom the operating system would allow the write anyway)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return  # opening it reports the problem
+    if stat.S_ISREG(st.st_mode) and not st.st_mode & 0o222:
+        raise NotWritableError(
+            f"{path} is read-only (mode {stat.S_IMODE(st.st_mode):04o}); make it writable "
+            "(chmod u+w) to change it")
+
+
+def open_for_write(path: str, args: argparse.Namespace) -> Hive:
+    """The hive opened writable (read into memory, exclusively locked); saved with
+    :func:`save`, which writes a new file and renames it over the old one."""
+    refuse_read_only(path)
+    return open_hive(path, writable=True, args=args)
+
+
+def save(hive: Hive, args: argparse.Namespace) -> None:
+    hive.save(backup=bool(getattr(args, "backup", False)))
+
+
+def memory_copy(path: str, args: argparse.Namespace) -> Hive:
+    """A writable in-memory copy of the hive at ``path`` (its logs replayed, as a writable open
+    would), for dry runs: the file is only read, so no write permission is needed."""
+    from ..hive import Hive
+    from ..logs import recover_file
+
+    data, _report = recover_file(path, getattr(args, "logs", "auto") or "auto")
+    return Hive.from_bytes(data, writable=True)
+
+
+def resolve_or_create(hive: Hive, path: str) -> tuple[Key, list[str]]:
+    """The key at ``path`` (``CurrentControlSet`` resolved), creating what is missing below the
+    deepest existing ancestor; returns it and the paths of the keys created."""
+    parts = [p for p in path.split("\\") if p]
+    for i in range(len(parts), -1, -1):
+        found = hive.get_key("\\".join(parts[:i]))
+        if found is not None:
+            break
+    else:  # pragma: no cover - the root always exists
+        raise AssertionError
+    key = found
+    created = []
+    for part in parts[i:]:
+        key = key.create_key(part)
+        created.append(key.path)
+    return key, created
+
+
+class AtomicOutput:
+    """``with AtomicOutput(path) as f: f.write(...)`` -- written to a temporary file beside
+    ``path`` and renamed over it only when the block succeeds; ``-`` is standard output."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._tmp: str | None = None
+        self._file: BinaryIO | None = None
+
+    def __enter__(self) -> BinaryIO:
+        import tempfile
+
+        if self.path == "-":
+            return sys.stdout.buffer
+        target = self.path
+        if os.path.isdir(target):
+            raise IsADirectoryError(21, f"cannot write {target}: it is a directory", target)
+        folder = os.path.dirname(os.path.abspath(target))
+        try:
+            fd, self._tmp = tempfile.mkstemp(prefix="." + os.path.basename(target) + ".",
+                                             suffix=".tmp", dir=folder)
+        except OSError as e:
+            raise OSError(e.errno, f"cannot write {target}: {e.strerror}", target) from None
+        self._file = os.fdopen(fd, "wb")
+        return self._file
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: object) -> None:
+        if self._file is None or self._tmp is None:
+            if self.path == "-":
+                sys.stdout.buffer.flush()
+            return
+        try:
+            if exc_type is None:
+                self._file.flush()
+                os.fsync(self._file.fileno())
+            self._file.close()
+            if exc_type is None:
+                os.chmod(self._tmp, 0o666 & ~_umask())
+                os.replace(self._tmp, self.path)
+                self._tmp = None
+        except OSError as e:
+            raise OSError(e.errno, f"cannot write {self.path}: {e.strerror}",
+                          self.path) from None
+        finally:
+            if self._tmp is not None:
+                try:
+                    os.unlink(self._tmp)
+                except OSError:
+                    pass
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def read_input(path: str) -> bytes:
+    """The bytes of an input file, or of standard input for ``-``."""
+    if path == "-":
+        return sys.stdin.buffer.read()
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except IsADirectoryError:
+        raise IsADirectoryError(21, f"cannot read {path}: it is a directory", path) from None
+    except OSError as e:
+        raise OSError(e.errno, f"cannot read {path}: {e.strerror}", path) from None
+
+
+def note(text: str) -> None:
+    print(f"winmigrate: note: {text}", file=sys.stderr)
+
+
+def warn(text: str) -> None:
+    print(f"winmigrate: warning: {text}", file=sys.stderr)
+
+
+class IntermixedParser(argparse.ArgumentParser):
+    """A (sub)parser whose options may come between and after its positional arguments:
+    ``set HIVE PATH NAME --type REG_DWORD 0`` or ``export HIVE -o x.reg PATH``. Plain argparse
+    assigns a ``*``/``?`` positional as soon as it meets the first option, and then rejects the
+    words after it."""
+
+    _intermixing = False
+
+    def parse_known_args(self, args: Sequence[str] | None = None,  # type: ignore[override]
+                         namespace: argparse.Namespace | None = None,
+                         ) -> tuple[argparse.Namespace, list[str]]:
+        if self._intermixing:  # the two passes of parse_known_intermixed_args
+            return super().parse_known_args(args, namespace)
+        self._intermixing = True
+        try:
+            return self.parse_known_intermixed_args(args, namespace)
+        finally:
+            self._intermixing = False
+
+
+def intermixed(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Let ``parser`` (made by ``add_parser``) take options anywhere among its positionals."""
+    parser.__class__ = IntermixedParser
+    return parser
