@@ -443,7 +443,8 @@ class Hive:
 
     def to_bytes(self, *, compact: bool = False) -> bytes:
         """The hive as a file would hold it after :meth:`save` (sequence numbers advanced, time
-        and checksum updated). With ``compact`` the content is laid out afresh, defragmented."""
+        and checksum updated). With ``compact`` the content is laid out afresh, defragmented.
+        Like :meth:`save`, it needs a writable hive (``NotWritableError`` otherwise)."""
         from .save import serialize
 
         base, bins = serialize(self, compact=compact)
