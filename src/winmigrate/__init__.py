@@ -6,9 +6,9 @@
         services = hive.key(r"CurrentControlSet\\Services")
         print(services.subkey("Tcpip").get("ImagePath"))
 
-The public face: :func:`open`, :func:`create`, :class:`Hive`, :class:`Key`, :class:`Value`,
-:class:`RegType` and the errors. Operations on SYSTEM/SOFTWARE hives live in their own modules
-(:mod:`winmigrate.system`, :mod:`winmigrate.services`, :mod:`winmigrate.network`, ...).
+The public face: ``open``, ``create``, ``Hive``, ``Key``, ``Value``,
+``RegType`` and the errors. Operations on SYSTEM/SOFTWARE hives live in their own modules
+(``winmigrate.system``, ``winmigrate.services``, ``winmigrate.network``, ...).
 """
 
 from __future__ import annotations

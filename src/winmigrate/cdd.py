@@ -9,7 +9,7 @@ own entries add ``DriverPackageId``; some carry ``UpperFilters``/``LowerFilters`
 device when it is installed). Verified on the Windows 7 corpus hive (2,548 entries per control
 set; VMware Tools wrote ``pci#ven_15ad&dev_0740`` with only ``Service`` and ``ClassGUID``).
 
-Windows 8 / 2012 and later have no CriticalDeviceDatabase: see :mod:`winmigrate.drivers`.
+Windows 8 / 2012 and later have no CriticalDeviceDatabase: see ``winmigrate.drivers``.
 """
 
 from __future__ import annotations
@@ -143,7 +143,7 @@ def plan_add_critical_device(hive: Hive, hardware_id: str, service: str,
                              control_sets: ControlSetSelection = "all", *,
                              reason: str | None = None, changes: ChangeSet | None = None,
                              create_database: bool = False) -> tuple[Change, ...]:
-    """The changes :func:`add_critical_device` would make (nothing is written)."""
+    """The changes ``add_critical_device`` would make (nothing is written)."""
     name = key_name_for(hardware_id)
     guid = _check_guid(class_guid)
     if not service or "\\" in service:
@@ -181,7 +181,7 @@ def plan_remove_critical_devices(hive: Hive, service: str | None = None,
                                  match: Callable[[CriticalDevice], bool] | None = None,
                                  reason: str | None = None, changes: ChangeSet | None = None
                                  ) -> tuple[Change, ...]:
-    """The changes :func:`remove_critical_devices` would make. An entry goes when its
+    """The changes ``remove_critical_devices`` would make. An entry goes when its
     ``Service`` is ``service`` (case-insensitive), or its ID is one of ``device_ids`` (either
     spelling), or ``match`` says so."""
     wanted = {key_name_for(d).upper() for d in device_ids or ()}

@@ -268,7 +268,7 @@ class CertProperty:
 
 
 def parse_blob(blob: bytes) -> tuple[CertProperty, ...]:
-    """The properties of a ``Blob`` value (raises :class:`CertificateError` if malformed)."""
+    """The properties of a ``Blob`` value (raises ``CertificateError`` if malformed)."""
     out: list[CertProperty] = []
     off = 0
     while off < len(blob):
@@ -361,7 +361,7 @@ def list_certificates(software_hive: Hive, store: str = "TrustedPublisher"
 def plan_add_certificate(software_hive: Hive, certificate: bytes | str,
                          store: str = "TrustedPublisher", *, friendly_name: str | None = None,
                          changes: ChangeSet | None = None) -> tuple[Change, ...]:
-    """The changes :func:`add_certificate` would make (nothing is written)."""
+    """The changes ``add_certificate`` would make (nothing is written)."""
     _check_store(store)
     der = load_certificate(certificate)
     info = parse_certificate(der)

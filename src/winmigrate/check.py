@@ -35,7 +35,7 @@ _U32 = L.U32
 
 @dataclass(frozen=True)
 class CheckReport:
-    """Result of :meth:`Hive.check`. ``ok`` is true when no problem was found."""
+    """Result of ``Hive.check``. ``ok`` is true when no problem was found."""
 
     problems: tuple[Problem, ...]
     keys: int

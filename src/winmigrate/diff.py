@@ -10,7 +10,7 @@ since any write touches them.
 The walk goes down both trees in lockstep, in stored order (subkey lists are sorted in Windows'
 collation, so matching siblings is a merge, not a lookup), holding one key pair per level: a
 diff of the 16 MB corpus SYSTEM hive against itself reads every key and value of both and builds
-no index. Results stream from :func:`iter_diff` in pre-order (a key's own changes, then its
+no index. Results stream from ``iter_diff`` in pre-order (a key's own changes, then its
 subkeys'); a key that exists on one side only is reported with everything below it (every key
 and value), so a diff is a complete recipe, e.g. for a ``.reg`` file that turns A into B.
 """
@@ -44,7 +44,7 @@ __all__ = [
 
 @dataclass(frozen=True)
 class KeyAdded:
-    """A key in B only (its values follow as :class:`ValueAdded`, its subkeys as more
+    """A key in B only (its values follow as ``ValueAdded``, its subkeys as more
     ``KeyAdded``)."""
 
     path: str
@@ -301,7 +301,7 @@ def _when(key: Key) -> str:
 
 def diff(a: Hive | Key | None, b: Hive | Key | None, *, metadata: bool = False,
          timestamps: bool = False, progress: Callable[[int], None] | None = None) -> Diff:
-    """All the changes that turn ``a`` into ``b`` (see :func:`iter_diff`), with counts."""
+    """All the changes that turn ``a`` into ``b`` (see ``iter_diff``), with counts."""
     count = _Counter()
     changes = tuple(iter_diff(a, b, metadata=metadata, timestamps=timestamps,
                               progress=progress, _count=count))

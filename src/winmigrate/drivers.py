@@ -17,7 +17,7 @@ guest stops with INACCESSIBLE_BOOT_DEVICE. The chain, as verified on the Windows
           Active          REG_SZ viostor.inf_amd64_<16 hex>
           Configurations  REG_MULTI_SZ [<configuration>]
       DriverPackages\\viostor.inf_amd64_<16 hex>
-          (default) REG_SZ viostor.inf, Version REG_BINARY (48 bytes, :func:`version_blob`),
+          (default) REG_SZ viostor.inf, Version REG_BINARY (48 bytes, ``version_blob``),
           Provider, InfName, OemPath, SignerName REG_SZ, SignerScore, StatusFlags DWORD,
           (Windows 10:) ImportDate REG_BINARY FILETIME
         Configurations\\<configuration>
@@ -32,11 +32,11 @@ malformed name -- one public tool used a ``_tmp`` suffix -- broke ``pnputil`` an
 Windows upgrades). Pass the FileRepository folder name of the virtio-win build you stage as
 ``package_id`` and a first-boot ``pnputil -i -a viostor.inf`` lands on the same package and
 replaces it; otherwise the proper install adds its own package next to this one and wins on
-driver date and version (:attr:`BootDriver.driver_date` defaults to an old date on purpose).
+driver date and version (``BootDriver.driver_date`` defaults to an old date on purpose).
 
 The boot loader starts the driver from its service key (``Start`` = 0); Windows 8 and later
 also honour ``Services\\<name>\\StartOverride``, which keeps unneeded inbox boot drivers off --
-:func:`remove_start_override` deletes it.
+``remove_start_override`` deletes it.
 """
 
 from __future__ import annotations
@@ -157,7 +157,7 @@ class PackageVersion:
 
 def version_blob(class_guid: str, architecture: int, date: _dt.date,
                  version: tuple[int, int, int, int], *, third_party: bool = True) -> bytes:
-    """The 48-byte ``Version`` value of a driver package (see :class:`PackageVersion`)."""
+    """The 48-byte ``Version`` value of a driver package (see ``PackageVersion``)."""
     guid = uuid.UUID(class_guid.strip("{}"))
     when = _dt.datetime(date.year, date.month, date.day, tzinfo=_dt.timezone.utc)
     ticks = int((when - _FILETIME_EPOCH).total_seconds()) * 10_000_000
@@ -286,7 +286,7 @@ def _filetime(date: _dt.date) -> bytes:
 def plan_register_boot_driver(hive: Hive, driver: BootDriver, *,
                               changes: ChangeSet | None = None,
                               reason: str | None = None) -> tuple[Change, ...]:
-    """The changes :func:`register_boot_driver` would make (nothing is written).
+    """The changes ``register_boot_driver`` would make (nothing is written).
 
     Hardware IDs whose chain already ends at ``driver.service`` (a real install, or an earlier
     run) are left alone; when all of them do, nothing is planned."""
@@ -373,7 +373,7 @@ def plan_register_boot_driver(hive: Hive, driver: BootDriver, *,
 
 def register_boot_driver(hive: Hive, driver: BootDriver) -> tuple[Change, ...]:
     """Register ``driver`` in the DriverDatabase so PnP binds its hardware IDs to its service
-    at boot (the service key itself is :func:`winmigrate.services.register_service`'s job)."""
+    at boot (the service key itself is ``winmigrate.services.register_service``'s job)."""
     return apply_changes(hive, plan_register_boot_driver(hive, driver))
 
 

@@ -1,10 +1,10 @@
 """The exceptions winmigrate raises.
 
-Two families hang under :class:`WinmigrateError`: problems with the *input* (a malformed hive, a
-dirty hive, a missing key) and problems with *how the API was used* (:class:`UsageError`, e.g.
+Two families hang under ``WinmigrateError``: problems with the *input* (a malformed hive, a
+dirty hive, a missing key) and problems with *how the API was used* (``UsageError``, e.g.
 saving a hive opened read-only). Low-level failures (``struct.error``, ``IndexError``,
 ``UnicodeDecodeError``, ``RecursionError``) never escape: the format layer turns them into
-:class:`HiveFormatError` with the file offset where the bad bytes are.
+``HiveFormatError`` with the file offset where the bad bytes are.
 """
 
 from __future__ import annotations

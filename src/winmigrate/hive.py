@@ -1,8 +1,8 @@
-"""The hive model: :class:`Hive`, :class:`Key` and :class:`Value`.
+"""The hive model: ``Hive``, ``Key`` and ``Value``.
 
 Reading is lazy over one buffer: a ``Key`` is a parsed key node (nk) and a ``Value`` a parsed value
 (vk); lists, data and security descriptors are read when asked for. Nothing here parses bytes
-directly: :mod:`.regf.records` does, through the checked cell access of :mod:`.regf.image`.
+directly: ``.regf.records`` does, through the checked cell access of ``.regf.image``.
 
 The module imports only what a point lookup needs (``os``, ``mmap``, ``struct``); dates, enums,
 dataclasses and the writer are imported on first use, which keeps a whole-process lookup fast.
@@ -88,8 +88,8 @@ def split_path(path: str) -> list[str]:
 
 
 class Hive:
-    """An open registry hive. Use :func:`winmigrate.open`, :meth:`from_bytes` or
-    :func:`winmigrate.create` to get one; use it as a context manager to release the file."""
+    """An open registry hive. Use ``winmigrate.open``, ``from_bytes`` or
+    ``winmigrate.create`` to get one; use it as a context manager to release the file."""
 
     def __init__(self, buf: bytes | bytearray | mmap.mmap, *, path: str | None = None,
                  writable: bool = False, strict: bool = True, _fd: int | None = None,
@@ -149,7 +149,7 @@ class Hive:
     def open(cls, path: str | os.PathLike[str], *, writable: bool = False,
              logs: Literal["auto", "ignore", "require"] | list[str] = "auto",
              strict: bool = True, lock: bool = True) -> Hive:
-        """Open the hive file at ``path`` (see :func:`winmigrate.open`)."""
+        """Open the hive file at ``path`` (see ``winmigrate.open``)."""
         if writable and not strict:
             raise UsageError("a tolerant read (strict=False) cannot be writable")
         fspath = os.fspath(path)
@@ -275,7 +275,7 @@ class Hive:
     @property
     def dirty(self) -> bool:
         """The primary file was not cleanly written: bad checksum or sequence numbers that
-        differ (as found on disk, before any log replay; see :attr:`recovery`)."""
+        differ (as found on disk, before any log replay; see ``recovery``)."""
         return bool(self._file_dirty)
 
     @property
@@ -314,7 +314,7 @@ class Hive:
         return key
 
     def get_key(self, path: str) -> Key | None:
-        """Like :meth:`key` but ``None`` when there is no such key."""
+        """Like ``key`` but ``None`` when there is no such key."""
         try:
             return self.key(path)
         except KeyNotFoundError:
@@ -376,7 +376,7 @@ class Hive:
 
         The node's own parent field is not required to match: hivex and Windows' self-healing
         loader both keep such keys (``check()`` reports them). What keeps a hostile hive from
-        looping is the depth bound here and the visited set of :meth:`Key.walk`."""
+        looping is the depth bound here and the visited set of ``Key.walk``."""
         depth = parent._depth + 1
         if depth > L.MAX_KEY_DEPTH:
             raise self._img.error(f"keys nested deeper than {L.MAX_KEY_DEPTH} (a cycle?)", off)
@@ -411,7 +411,7 @@ class Hive:
     # -- checks, writing (implemented in their own modules) ------------------------------------
 
     def check(self) -> CheckReport:
-        """Windows' load-time checks over the whole hive, as a report (see :mod:`.check`)."""
+        """Windows' load-time checks over the whole hive, as a report (see ``.check``)."""
         from .check import check_hive
 
         return check_hive(self)
@@ -434,7 +434,7 @@ class Hive:
         return self._editor
 
 
-    # -- transactions and saving (see :mod:`.writer` and :mod:`.save`) -------------------------
+    # -- transactions and saving (see ``.writer`` and ``.save``) -------------------------
 
     def transaction(self) -> Transaction:
         """``with hive.transaction(): ...`` -- the changes inside commit together, or, if the
@@ -442,9 +442,9 @@ class Hive:
         return Transaction(self)
 
     def to_bytes(self, *, compact: bool = False) -> bytes:
-        """The hive as a file would hold it after :meth:`save` (sequence numbers advanced, time
+        """The hive as a file would hold it after ``save`` (sequence numbers advanced, time
         and checksum updated). With ``compact`` the content is laid out afresh, defragmented.
-        Like :meth:`save`, it needs a writable hive (``NotWritableError`` otherwise)."""
+        Like ``save``, it needs a writable hive (``NotWritableError`` otherwise)."""
         from .save import serialize
 
         base, bins = serialize(self, compact=compact)
@@ -467,7 +467,7 @@ class Hive:
 
 
 class Transaction:
-    """Context manager returned by :meth:`Hive.transaction` (nestable: each level rolls back to
+    """Context manager returned by ``Hive.transaction`` (nestable: each level rolls back to
     where it began)."""
 
     __slots__ = ("_hive", "_snapshot")
@@ -489,7 +489,7 @@ class Transaction:
 
 
 class Key:
-    """A registry key. Obtained from :attr:`Hive.root`, :meth:`Hive.key` or :meth:`subkeys`."""
+    """A registry key. Obtained from ``Hive.root``, ``Hive.key`` or ``subkeys``."""
 
     __slots__ = ("__weakref__", "_depth", "_gen", "_hive", "_nk", "_off", "_parent", "name")
 
@@ -538,7 +538,7 @@ class Key:
 
     @property
     def flags(self) -> int:
-        """The nk flags (``KEY_*`` in :mod:`winmigrate.regf.layout`)."""
+        """The nk flags (``KEY_*`` in ``winmigrate.regf.layout``)."""
         return int(self._fields()[L.NK_FLAGS])
 
     @property
@@ -760,7 +760,7 @@ class Key:
         """The direct subkey called ``name`` (case-insensitive); raises ``KeyNotFoundError``.
 
         ``name`` is one key name, taken literally: ``/`` is a legal character in key names
-        (only :meth:`Hive.key` and :meth:`create_key` read it as a separator). A name with
+        (only ``Hive.key`` and ``create_key`` read it as a separator). A name with
         backslashes is followed as a path."""
         if "\\" in name:
             key = self
@@ -775,7 +775,7 @@ class Key:
         return found
 
     def get_subkey(self, name: str) -> Key | None:
-        """Like :meth:`subkey` but ``None`` when missing."""
+        """Like ``subkey`` but ``None`` when missing."""
         try:
             return self.subkey(name)
         except KeyNotFoundError:
@@ -883,7 +883,7 @@ class Key:
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and self._find_value(name) is not None
 
-    # -- editing (see :mod:`.writer`) ----------------------------------------------------------
+    # -- editing (see ``.writer``) ----------------------------------------------------------
 
     def create_key(self, path: str, exist_ok: bool = True) -> Key:
         """Create the key at ``path`` below this one (and any missing keys on the way)."""
@@ -988,7 +988,7 @@ class Value:
 
     @property
     def data(self) -> str | int | list[str] | bytes:
-        """The data decoded for its type (see :mod:`winmigrate.regf.values`)."""
+        """The data decoded for its type (see ``winmigrate.regf.values``)."""
         raw = self._raw
         if raw is None:
             raw = self._raw = self._load()
@@ -1078,11 +1078,11 @@ def open(path: str | os.PathLike[str], *, writable: bool = False,
     """Open a hive file.
 
     ``writable`` reads the file into memory and takes an exclusive advisory lock; changes are
-    written by :meth:`Hive.save`. ``logs`` says what to do with transaction logs when the hive is
+    written by ``Hive.save``. ``logs`` says what to do with transaction logs when the hive is
     dirty: ``"auto"`` replays the sibling ``.LOG``/``.LOG1``/``.LOG2`` files, ``"ignore"`` reads
     the primary file as it is (a dirty hive then cannot be saved), ``"require"`` fails when no log
     can be applied, and a list names the log files to use. ``strict=False`` reads what can be read
-    and lists what was skipped in :attr:`Hive.problems` (such a hive is never writable).
+    and lists what was skipped in ``Hive.problems`` (such a hive is never writable).
     """
     return Hive.open(path, writable=writable, logs=logs, strict=strict, lock=lock)
 

@@ -1,16 +1,16 @@
 """Transaction log replay: finding a hive's logs, deciding which of them Windows would apply, and
 replaying them into a copy of the image; and keeping stale logs from undoing a save.
 
-The layouts and the mechanics of one log live in :mod:`.regf.logfile`; this module holds the I/O
+The layouts and the mechanics of one log live in ``.regf.logfile``; this module holds the I/O
 (reading the sibling files), the policy (the rules of msuhanov/regf's "Dirty state of a hive" and
 "Multiple transaction log files", cross-checked with yarp), and the report. Files on disk are never
 modified by a replay: the result is a new ``bytearray``. See ``docs/logs.md`` for the design.
 
 The interface the rest of the library calls:
 
-- :func:`needs_recovery` (cheap; from :meth:`Hive.open`), :func:`recover` (the replay),
-- :func:`after_save` (from ``save_hive``: reset the sibling logs after a clean save),
-- :func:`find_logs` (also used by ``make_backup``), and :func:`log_sequence_floor` (the highest
+- ``needs_recovery`` (cheap; from ``Hive.open``), ``recover`` (the replay),
+- ``after_save`` (from ``save_hive``: reset the sibling logs after a clean save),
+- ``find_logs`` (also used by ``make_backup``), and ``log_sequence_floor`` (the highest
   sequence number in the logs, so a save can number itself past them).
 """
 
@@ -52,7 +52,7 @@ _ROLES = ("LOG", "LOG1", "LOG2")
 MAX_BINS_SIZE = 0x7FFFF000
 #: A log larger than this is not read (real ones are kilobytes to tens of megabytes).
 MAX_LOG_SIZE = 1 << 30
-#: Growth allowance on top of the primary and its logs (see :func:`_bins_limit`).
+#: Growth allowance on top of the primary and its logs (see ``_bins_limit``).
 _GROWTH_SLACK = 16 << 20
 
 
@@ -244,7 +244,7 @@ def _role_of(path: str) -> str:
 
 
 def needs_recovery(buf: Buffer, logs: object) -> bool:
-    """Whether :func:`recover` has work to do: the primary's base block is dirty (wrong signature
+    """Whether ``recover`` has work to do: the primary's base block is dirty (wrong signature
     or checksum, or sequence numbers that differ: spec, "Dirty state of a hive"), or the caller
     asked for logs explicitly (``"require"`` or a list). Reads only the first 512 bytes."""
     if logs == "require" or isinstance(logs, (list, tuple)):
@@ -397,7 +397,7 @@ def recover(buf: Buffer, path: str | os.PathLike[str], logs: str | Sequence[str]
     into a copy, the way Windows would at load time.
 
     ``logs`` is ``"auto"`` (the sibling ``.LOG``/``.LOG1``/``.LOG2`` files), ``"require"`` (the
-    same, but raise :class:`LogReplayError` when the primary is dirty and nothing applies) or a
+    same, but raise ``LogReplayError`` when the primary is dirty and nothing applies) or a
     list of log paths. Returns ``(image, report)``: a new ``bytearray`` whose base block is clean
     when something was applied, else ``buf`` itself. Files are never modified."""
     fspath = os.fspath(path)
@@ -647,7 +647,7 @@ def _replay_old(image: bytearray, original: Buffer, primary: _Primary, logs: lis
 
 def recover_file(path: str | os.PathLike[str], logs: str | Sequence[str] = "auto"
                  ) -> tuple[bytes | bytearray, RecoveryReport]:
-    """Read the primary at ``path`` and run :func:`recover` on it (a clean primary comes back
+    """Read the primary at ``path`` and run ``recover`` on it (a clean primary comes back
     as it is, with a report). For tools that want the consolidated image itself."""
     fspath = os.fspath(path)
     from .errors import HiveFileError

@@ -21,7 +21,7 @@ evidence behind each location):
    REG_EXPAND_SZ ``system32\\drivers\\<name>.sys``, no ``StartOverride``;
 2. its two PCI IDs (legacy virtio and virtio 1.0) bound to it at boot: CriticalDeviceDatabase
    entries on Windows 7 / 2008 R2 and older, ``DriverDatabase`` entries on 8 / 2012 and later;
-3. the Xen PV drivers neutralised (:func:`winmigrate.xen.neutralise`);
+3. the Xen PV drivers neutralised (``winmigrate.xen.neutralise``);
 4. optionally the first-boot service (own process, automatic start, LocalSystem) that finishes
    the move inside the guest, and (SOFTWARE) certificates trusted in TrustedPublisher and a
    ``DevicePath`` entry for the staged drivers.
@@ -115,7 +115,7 @@ _STORAGE_GROUP = "SCSI miniport"
 @dataclass(frozen=True)
 class Plan:
     """The registry changes of a Xen -> KVM conversion, not yet written (see the module
-    docstring). ``changes`` are in the order :meth:`apply` carries them out; each names its
+    docstring). ``changes`` are in the order ``apply`` carries them out; each names its
     hive, key and value with the data before and after."""
 
     changes: tuple[Change, ...]
@@ -202,11 +202,11 @@ def plan_xen_to_kvm(system_hive: Hive, software_hive: Hive | None = None, *,
     ``firstboot_image`` is the ImagePath of the first-boot program (e.g.
     ``C:\\Windows\\KvmConv\\kvmconv.exe``; quoted when it holds spaces, then
     ``firstboot_arguments``); ``None`` registers no service. ``driver_package_id`` is the
-    DriverDatabase package name to use on Windows 8+ (see :mod:`winmigrate.drivers`).
+    DriverDatabase package name to use on Windows 8+ (see ``winmigrate.drivers``).
     ``trust_certificates`` (DER or PEM) go to SOFTWARE's TrustedPublisher store and
     ``device_path`` is appended to SOFTWARE's ``DevicePath``: both need ``software_hive``.
 
-    Raises :class:`~winmigrate.system.ControlSetError` when ``Select`` is unusable or names a
+    Raises ``winmigrate.system.ControlSetError`` when ``Select`` is unusable or names a
     missing control set, ``UsageError`` for bad arguments."""
     drv = STORAGE_DRIVERS.get(storage_driver.lower())
     if drv is None:

@@ -1,4 +1,4 @@
-"""First-boot scripts that re-apply network settings read by :mod:`winmigrate.network`.
+"""First-boot scripts that re-apply network settings read by ``winmigrate.network``.
 
 Two targets:
 

@@ -25,7 +25,7 @@ What is read from where (``<CS>`` is the control set, ``Select\\Current`` by def
 * ``<CS>\\Services\\NetBT\\Parameters\\Interfaces\\Tcpip_{GUID}`` -- WINS, NetBIOS.
 * ``<CS>\\Control\\Nsi\\{eb004a01-9b1a-11d4-9123-0050047759bc}\\10`` -- static IPv6 addresses
   (and ``{eb004a00-...}\\10`` for IPv4, a cross-check), keyed by the NET_LUID (see
-  :func:`net_luid` and docs/network.md for the encoding as verified on real hives).
+  ``net_luid`` and docs/network.md for the encoding as verified on real hives).
 
 Reading is tolerant of what real hives hold: missing keys, values of an unexpected type,
 ``0.0.0.0`` placeholders, ``NameServer`` lists separated by commas, spaces or semicolons,
@@ -318,7 +318,7 @@ def resolve_control_set(system_hive: Hive, control_set: int | str | None = None)
 def interfaces(system_hive: Hive, control_set: int | str | None = None) -> list[Interface]:
     """Every adapter with TCP/IP settings in ``control_set`` (default: the current one).
 
-    One :class:`Interface` per key under ``Services\\Tcpip\\Parameters\\Interfaces``, plus any
+    One ``Interface`` per key under ``Services\\Tcpip\\Parameters\\Interfaces``, plus any
     adapter with only IPv6 settings (static NSI addresses, ``Tcpip6`` DNS servers), in the
     stored order of the Tcpip keys. The adapter, connection, Enum, Tcpip6, NetBT and NSI data
     are joined on the GUID (case-insensitively: the keys disagree on case)."""
@@ -415,7 +415,7 @@ def apply_script(nics: Sequence[Interface], *, target: Target = "powershell",
                  match: Match = "new-adapter", known_guids: Iterable[str] = (),
                  log_file: str | None = None, newline: str = "\r\n", wait: int = 60) -> str:
     """The first-boot script that re-applies ``nics`` to the new adapter(s); see
-    :func:`winmigrate.netscript.build_script` for the arguments and the quoting rules."""
+    ``winmigrate.netscript.build_script`` for the arguments and the quoting rules."""
     from .netscript import build_script
 
     return build_script(nics, target=target, match=match, known_guids=known_guids,

@@ -1,4 +1,4 @@
-"""A problem found in a hive: by a tolerant read (what was skipped) or by :meth:`Hive.check`."""
+"""A problem found in a hive: by a tolerant read (what was skipped) or by ``Hive.check``."""
 
 from __future__ import annotations
 

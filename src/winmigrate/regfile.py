@@ -6,7 +6,7 @@ Formats
 with a byte order mark, CRLF line ends. ``"REGEDIT4"`` is the older ANSI format (one byte per
 character, in the system code page; cp1252 here unless the caller picks another).
 
-What regedit writes, and so what :func:`export_reg` writes (from Wine's ``regedit`` export code,
+What regedit writes, and so what ``export_reg`` writes (from Wine's ``regedit`` export code,
 checked against lines of real Windows exports):
 
 * the header line, then for every key a blank line and ``[FULL\\KEY\\PATH]``, then its values in
@@ -36,17 +36,17 @@ reproduces the content, and export -> import -> export gives the same text.
 What a ``.reg`` file cannot hold: key timestamps, class names, security descriptors and flags
 (regedit's format has no place for them; an import leaves them at the new keys' defaults); key
 names holding CR, LF, NUL or a backslash, and value names holding NUL (no escape exists for them
--- such keys and values are *skipped* and listed in :attr:`ExportReport.skipped`).
+-- such keys and values are *skipped* and listed in ``ExportReport.skipped``).
 
 REGEDIT4 is ANSI: names and strings are written in the code page. ``REG_SZ``, ``REG_EXPAND_SZ``
 and ``REG_MULTI_SZ`` data in ``hex(1)``/``hex(2)``/``hex(7)`` form is in the code page too (one byte
 per character, as ``RegSetValueExA`` takes it; regedit converts back to UTF-16 on import).
 A character the code page cannot hold is written as ``?`` -- regedit does the same through
 ``WideCharToMultiByte`` (it may pick a "best fit" look-alike, e.g. ``a`` for ``ā``, instead) --
-and the value or key is listed in :attr:`ExportReport.lossy`. Use the 5.00 format when the
+and the value or key is listed in ``ExportReport.lossy``. Use the 5.00 format when the
 content must survive.
 
-Import. :func:`parse` reads either format (BOM-detected UTF-16LE/BE or UTF-8; without a BOM, a
+Import. ``parse`` reads either format (BOM-detected UTF-16LE/BE or UTF-8; without a BOM, a
 REGEDIT4 file is read in the code page and a 5.00 file as UTF-8, line by line falling back to
 Latin-1, which is what ``hivexregedit --export`` writes), CRLF or LF, comments (``;``) and blank
 lines, continuation lines, ``[-KEY]`` (delete a key tree), ``"name"=-`` (delete a value), and
@@ -54,10 +54,10 @@ hivex/Wine's ``str:"..."``/``str(N):"..."`` forms. Hex data is stored exactly as
 regedit appends a NUL to string data that lacks one; winmigrate does not, so that the ``hex(1)``
 fallback round-trips). Whether ``hex(1)``/``hex(2)``/``hex(7)`` bytes are ANSI is decided by the
 header (REGEDIT4), not by the file's encoding (Wine looks at the BOM; hivexregedit writes 5.00
-files without one whose hex data is UTF-16). :func:`apply` merges the parsed file into a hive:
+files without one whose hex data is UTF-16). ``apply`` merges the parsed file into a hive:
 the key path ``PREFIX\\A\\B`` is the hive's ``A\\B``; keys outside the prefix are refused with
 the line that names them; by default the prefix is read off the first key line
-(:func:`detect_prefix`). Parse errors raise :class:`RegFileError` with the line number.
+(``detect_prefix``). Parse errors raise ``RegFileError`` with the line number.
 """
 
 from __future__ import annotations
@@ -192,7 +192,7 @@ class Skipped:
 
 @dataclass(frozen=True)
 class ExportReport:
-    """What :func:`export_reg` wrote. ``hex_fallbacks`` counts the values written as hex because
+    """What ``export_reg`` wrote. ``hex_fallbacks`` counts the values written as hex because
     their text form would have lost bytes; ``lossy`` lists what a REGEDIT4 export changed (a
     character outside the code page); ``skipped`` what no ``.reg`` file can hold (written not
     at all: a key name with a line break, NUL or backslash -- with its subtree -- or a value name
@@ -329,7 +329,7 @@ def _units_to_ansi(raw: bytes, enc: dict[str, int]) -> tuple[bytes, bool]:
 def format_value_line(name: str, type_number: int, raw: bytes, *, regedit4: bool = False,
                       codepage: str = "cp1252") -> tuple[str, str | None]:
     """One value as regedit writes it (wrapped, without the final CRLF), and ``None`` -- or, if
-    the REGEDIT4 form changed something, the reason. Raises :class:`UsageError` for a value
+    the REGEDIT4 form changed something, the reason. Raises ``UsageError`` for a value
     name no ``.reg`` file can hold (one with a NUL)."""
     enc = _tables(codepage)[1] if regedit4 else None
     line, lossy, _fallback = _format_value(name, type_number, raw, enc, codepage)
@@ -398,8 +398,8 @@ def _check_prefix(prefix: str) -> str:
 def iter_export(source: Hive | Key, *, prefix: str | None = None, regedit4: bool = False,
                 codepage: str = "cp1252", progress: Callable[[int], None] | None = None,
                 report: list[ExportReport] | None = None) -> Iterator[str]:
-    """The text of the export, in pieces (see :func:`export_reg`). When ``report`` is a list,
-    the :class:`ExportReport` is appended to it once the text is complete."""
+    """The text of the export, in pieces (see ``export_reg``). When ``report`` is a list,
+    the ``ExportReport`` is appended to it once the text is complete."""
     from .hive import Hive
 
     if isinstance(source, Hive):
@@ -486,8 +486,8 @@ def export_reg(source: Hive | Key, out: BinaryIO, *, prefix: str | None = None,
                progress: Callable[[int], None] | None = None) -> ExportReport:
     """Write ``source`` (a hive, or a key and everything below it) to the binary stream ``out``
     as a ``.reg`` file. ``prefix`` is the path the hive's root takes in the file (default:
-    :func:`default_prefix`); ``regedit4`` picks the ANSI format in ``codepage``. ``progress`` is
-    called now and then with the number of keys written. Returns an :class:`ExportReport`."""
+    ``default_prefix``); ``regedit4`` picks the ANSI format in ``codepage``. ``progress`` is
+    called now and then with the number of keys written. Returns an ``ExportReport``."""
     reports: list[ExportReport] = []
     encode_text(iter_export(source, prefix=prefix, regedit4=regedit4, codepage=codepage,
                             progress=progress, report=reports),
@@ -497,7 +497,7 @@ def export_reg(source: Hive | Key, out: BinaryIO, *, prefix: str | None = None,
 
 def dumps(source: Hive | Key, *, prefix: str | None = None, regedit4: bool = False,
           codepage: str = "cp1252") -> bytes:
-    """The ``.reg`` file's bytes (see :func:`export_reg`)."""
+    """The ``.reg`` file's bytes (see ``export_reg``)."""
     import io
 
     out = io.BytesIO()
@@ -645,7 +645,7 @@ def _strip_comment(text: str) -> str:
 
 def parse(data: bytes | str, *, source: str | None = None,
           codepage: str = "cp1252") -> RegFile:
-    """Parse a ``.reg`` file (its bytes, or already-decoded text). Raises :class:`RegFileError`
+    """Parse a ``.reg`` file (its bytes, or already-decoded text). Raises ``RegFileError``
     naming the line of the first problem."""
     if isinstance(data, (bytes, bytearray, memoryview)):
         try:
@@ -819,7 +819,7 @@ class ImportChange:
 
 @dataclass(frozen=True)
 class ImportReport:
-    """What :func:`apply` did: the changes in file order, and how many lines changed nothing
+    """What ``apply`` did: the changes in file order, and how many lines changed nothing
     (a value set to what it already was; a deletion of something absent)."""
 
     prefix: str
@@ -898,8 +898,8 @@ def apply(target: Hive | Key, reg: RegFile, *, prefix: str | None = None,
     """Merge the parsed file ``reg`` into ``target`` (a writable hive, or a key standing for the
     prefix). ``prefix`` (e.g. ``HKEY_LOCAL_MACHINE\\SYSTEM``, case-insensitive, ``HKLM``-style
     abbreviations allowed) is the file's path of the target; by default it is read off the first
-    key line (see :func:`detect_prefix`). Keys outside it raise :class:`RegFileError` naming the
-    line. Not atomic by itself: :func:`import_reg` runs it in a transaction."""
+    key line (see ``detect_prefix``). Keys outside it raise ``RegFileError`` naming the
+    line. Not atomic by itself: ``import_reg`` runs it in a transaction."""
     from .hive import Hive
 
     root = target.root if isinstance(target, Hive) else target

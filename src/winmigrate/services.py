@@ -14,7 +14,7 @@
 Reading is tolerant of what real hives hold: a value of the wrong type (a ``Start`` stored as
 REG_SZ "3" or as 4 REG_BINARY bytes), a missing value, keys under ``Services`` that are not
 services (``Services\\XEN`` only holds ``Unplug`` settings). Each oddity becomes a line in
-``Service.warnings``. Writing functions return the :class:`~winmigrate.system.Change` records of
+``Service.warnings``. Writing functions return the ``winmigrate.system.Change`` records of
 what they did; the ``plan_*`` twins return the same without writing.
 """
 
@@ -390,13 +390,13 @@ def plan_register_service(hive: Hive, service: Service,
                           control_sets: ControlSetSelection = "all", *,
                           reason: str | None = None, changes: ChangeSet | None = None
                           ) -> tuple[Change, ...]:
-    """The changes :func:`register_service` would make (nothing is written).
+    """The changes ``register_service`` would make (nothing is written).
 
     Each field that is not ``None`` (not empty, for the tuples and mappings) is written with
     the type Windows uses: DWORD for ``Type``/``Start``/``ErrorControl``/``DelayedAutoStart``/
     ``Tag``, REG_EXPAND_SZ for ``ImagePath``, REG_SZ for the texts, REG_MULTI_SZ for the
     dependency lists; ``parameters`` go to the ``Parameters`` subkey (type inferred, or give a
-    :class:`RegValue`). Other values of an existing service are left alone. A new service needs
+    ``RegValue``). Other values of an existing service are left alone. A new service needs
     ``type``, ``start`` and ``error_control``."""
     _check_name(service.name)
     cs_names = select_control_sets(hive, control_sets)
@@ -424,7 +424,7 @@ def plan_register_service(hive: Hive, service: Service,
 def register_service(hive: Hive, service: Service,
                      control_sets: ControlSetSelection = "all") -> tuple[Change, ...]:
     """Create or update ``service`` in every selected control set (see
-    :func:`plan_register_service`); returns the changes made."""
+    ``plan_register_service``); returns the changes made."""
     return apply_changes(hive, plan_register_service(hive, service, control_sets))
 
 
@@ -441,7 +441,7 @@ def plan_set_start(hive: Hive, name: str, start: StartType | int,
                    control_sets: ControlSetSelection = "all", *, reason: str | None = None,
                    changes: ChangeSet | None = None, missing_ok: bool = False
                    ) -> tuple[Change, ...]:
-    """The changes :func:`set_start` would make. Control sets without the service are
+    """The changes ``set_start`` would make. Control sets without the service are
     skipped (a driver may be installed in only some of them); none at all raises
     ``KeyNotFoundError`` unless ``missing_ok``."""
     if isinstance(start, bool) or not 0 <= int(start) <= 4:

@@ -11,10 +11,10 @@ keys are called ``ControlSet%03d`` (``ControlSet010`` for 10)::
         sets = system.control_sets(hive)          # ControlSets(current=1, ..., in_use=(...))
         version = system.windows_version(hive)    # WindowsVersion(family=LEGACY_CDD, ...)
 
-The operation modules (:mod:`.services`, :mod:`.cdd`, :mod:`.drivers`, :mod:`.xen`,
-:mod:`.certs`, :mod:`.migrate`) describe what they do as :class:`Change` records -- one per key
+The operation modules (``.services``, ``.cdd``, ``.drivers``, ``.xen``,
+``.certs``, ``.migrate``) describe what they do as ``Change`` records -- one per key
 created or deleted and per value set or deleted, with the data before and after -- which a
-:class:`ChangeSet` plans against the hive without writing it and :func:`apply_changes` carries
+``ChangeSet`` plans against the hive without writing it and ``apply_changes`` carries
 out inside ``hive.transaction()`` (all or nothing). Applying skips changes already in place, so
 applying the same plan twice changes nothing the second time.
 """
@@ -124,9 +124,9 @@ def _present(hive: Hive) -> dict[int, str]:
 
 
 def control_sets(hive: Hive) -> ControlSets:
-    """The control sets ``Select`` names (see :class:`ControlSets`).
+    """The control sets ``Select`` names (see ``ControlSets``).
 
-    Raises :class:`ControlSetError` when ``Select`` or ``Select\\Current`` is missing, a value is
+    Raises ``ControlSetError`` when ``Select`` or ``Select\\Current`` is missing, a value is
     not a DWORD, or any non-zero value names a ``ControlSetNNN`` the hive lacks: a conversion
     must reach every set Windows may boot (``LastKnownGood`` included), so an inconsistent
     ``Select`` is refused rather than half handled."""
@@ -190,7 +190,7 @@ def resolve_control_set(hive: Hive, control_set: int | str | None = None) -> str
 
 def select_control_sets(hive: Hive, control_sets_: ControlSetSelection = "all") -> tuple[str, ...]:
     """Key names for a ``control_sets`` argument: ``"all"`` = every set ``Select`` uses
-    (:func:`control_sets`), ``"current"``, one set, or a sequence of them."""
+    (``control_sets``), ``"current"``, one set, or a sequence of them."""
     if isinstance(control_sets_, str) and control_sets_.strip().lower() == "all":
         return control_sets(hive).in_use
     if isinstance(control_sets_, (int, str)):
@@ -368,7 +368,7 @@ def windows_version(system_hive: Hive, software_hive: Hive | None = None) -> Win
 def find_key(start: Hive | Key, path: str) -> Key | None:
     """The key at ``path`` below ``start`` (a hive's root or a key), or ``None``.
 
-    Unlike :meth:`Hive.key`, only ``\\`` separates: ``/`` is a legal character in key names
+    Unlike ``Hive.key``, only ``\\`` separates: ``/`` is a legal character in key names
     (``CriticalDeviceDatabase\\SCSI#DiskMATSHITALS-120/240____00`` in the Windows 7 corpus
     hive), and no ``CurrentControlSet`` is resolved."""
     from .hive import Hive
@@ -519,7 +519,7 @@ class ChangeSet:
         return tuple(c for c in self._changes if c is not None)
 
     def mark(self) -> int:
-        """A position for :meth:`since`."""
+        """A position for ``since``."""
         return len(self._changes)
 
     def since(self, mark: int) -> tuple[Change, ...]:

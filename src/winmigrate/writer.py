@@ -1,6 +1,6 @@
 """Changing a hive the way Windows does: keys, values, class names, security, sorted subkey lists.
 
-The :class:`Editor` works on the hive's ``bytearray`` image in place, through the allocator (free
+The ``Editor`` works on the hive's ``bytearray`` image in place, through the allocator (free
 cells reused, coalesced, bins appended only when nothing fits) and the record builders. Every
 derived field is maintained by the code that changes its inputs:
 
@@ -88,7 +88,7 @@ def _check_value_name(name: str) -> None:
 
 
 class Snapshot:
-    """Everything a rollback needs (see :meth:`Editor.snapshot`)."""
+    """Everything a rollback needs (see ``Editor.snapshot``)."""
 
     __slots__ = ("alloc", "bins", "bins_size", "buf", "gen", "keys", "sorted_lists", "stale")
 
@@ -727,7 +727,7 @@ class Editor:
         return bytes(base)
 
     def serialize(self, sequence: int, timestamp: int) -> tuple[bytes, bytes]:
-        """``(base block, hive bins)`` of the current image (see :meth:`stamped_base_block`)."""
+        """``(base block, hive bins)`` of the current image (see ``stamped_base_block``)."""
         self.finalize()
         with memoryview(self.buf) as view:  # one copy of the bins, not two
             bins = bytes(view[_BASE:_BASE + self.img.bins_size])

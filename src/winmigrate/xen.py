@@ -6,7 +6,7 @@
     changes = xen.neutralise(system_hive)             # make it bootable without Xen
 
 What ``neutralise`` does in every control set ``Select`` uses (each step a
-:class:`~winmigrate.system.Change` with the data before and after and the reason):
+``winmigrate.system.Change`` with the data before and after and the reason):
 
 * removes every Xen PV service (``xenfilt``, ``scsifilt``, ...) from the REG_MULTI_SZ
   ``UpperFilters`` and ``LowerFilters`` of each setup class key (``Control\\Class\\{GUID}``),
@@ -128,7 +128,7 @@ def is_xen_hardware_id(device_id: str) -> bool:
 
 @dataclass(frozen=True)
 class XenService:
-    """An installed Xen PV service (``known`` = in :data:`XEN_SERVICES`; others are keys whose
+    """An installed Xen PV service (``known`` = in ``XEN_SERVICES``; others are keys whose
     name, display name or image path mention Xen -- reported, never changed)."""
 
     name: str
@@ -218,7 +218,7 @@ class Uninstaller:
 
 @dataclass(frozen=True)
 class XenReport:
-    """What :func:`detect` found. ``found`` is true when anything points at Xen PV drivers."""
+    """What ``detect`` found. ``found`` is true when anything points at Xen PV drivers."""
 
     control_sets: tuple[str, ...]
     services: tuple[XenService, ...] = ()
@@ -420,7 +420,7 @@ def detect(system_hive: Hive, software_hive: Hive | None = None,
            control_sets: ControlSetSelection = "all") -> XenReport:
     """Everything in the guest's hives that belongs to Xen PV drivers: installed services,
     Xen devices under ``Enum``, Xen CriticalDeviceDatabase entries, filter lists naming a Xen
-    service, the Xen NIC (:func:`winmigrate.network.interfaces`' ``is_xen``), unplug settings,
+    service, the Xen NIC (``winmigrate.network.interfaces``' ``is_xen``), unplug settings,
     the legacy ``xenevtchn``, and (with SOFTWARE) the tools' uninstallers."""
     from . import network
 
@@ -462,7 +462,7 @@ def detect(system_hive: Hive, software_hive: Hive | None = None,
 
 def plan_neutralise(hive: Hive, control_sets: ControlSetSelection = "all", *,
                     changes: ChangeSet | None = None) -> tuple[Change, ...]:
-    """The changes :func:`neutralise` would make (nothing is written)."""
+    """The changes ``neutralise`` would make (nothing is written)."""
     plan = changes if changes is not None else ChangeSet(hive)
     first = plan.mark()
     for cs in select_control_sets(hive, control_sets):

@@ -47,7 +47,7 @@ def refuse_read_only(path: str) -> None:
 
 def open_for_write(path: str, args: argparse.Namespace) -> Hive:
     """The hive opened writable (read into memory, exclusively locked); saved with
-    :func:`save`, which writes a new file and renames it over the old one."""
+    ``save``, which writes a new file and renames it over the old one."""
     refuse_read_only(path)
     return open_hive(path, writable=True, args=args)
 

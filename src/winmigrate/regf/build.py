@@ -1,4 +1,4 @@
-"""Builders for record payloads: the inverse of :mod:`.records` (tests check
+"""Builders for record payloads: the inverse of ``.records`` (tests check
 ``parse(build(x)) == x`` and ``build(parse(b)) == b`` on real cells)."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Checked access to the cells of a hive image: the one way every record is read.
 
-An :class:`Image` wraps the bytes of a primary hive (an ``mmap`` for read-only files, a
+An ``Image`` wraps the bytes of a primary hive (an ``mmap`` for read-only files, a
 ``bytearray`` for writable ones) and resolves cell offsets to payload ranges after checking
 alignment, bounds, allocation state, and that the cell does not cross into another bin. Opening is
 lazy: nothing is scanned up front; the bins are walked only when a cell sits where a bin header
@@ -49,7 +49,7 @@ class Image:
 
     ``bins_size`` is the extent of the hive bins data the base block declares (possibly clipped to
     the file in a tolerant read); ``minor`` decides which records may appear (``db`` needs 4,
-    ``lh`` 5). Offsets given to and returned by :meth:`cell` are *relative* cell offsets and
+    ``lh`` 5). Offsets given to and returned by ``cell`` are *relative* cell offsets and
     *absolute* payload positions respectively.
     """
 
@@ -79,7 +79,7 @@ class Image:
 
         Checks: 8-byte alignment, inside the hive bins, allocated (negative size), size a multiple
         of 8, no overlap with a bin header and no crossing into the next bin. (The two hottest
-        readers in :mod:`.records` repeat the common case of these checks inline and call this
+        readers in ``.records`` repeat the common case of these checks inline and call this
         method for anything else, so the rules live here only.)"""
         a = off + 4096
         end = self.end
@@ -106,7 +106,7 @@ class Image:
         return self.error(f"{what} cell has a bad size {size}", off)
 
     def cell_or_none(self, off: int) -> tuple[int, int] | None:
-        """Like :meth:`cell` but returns ``None`` instead of raising (for tolerant reads)."""
+        """Like ``cell`` but returns ``None`` instead of raising (for tolerant reads)."""
         try:
             return self.cell(off)
         except HiveFormatError:

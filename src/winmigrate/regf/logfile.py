@@ -1,12 +1,12 @@
 """Transaction log files of both formats: parse them, replay them into an image. No I/O, no policy.
 
 Which logs to use, in which order, and what to do when none applies is decided by
-:mod:`winmigrate.logs`; this module only knows the layouts (msuhanov/regf, "Format of transaction
+``winmigrate.logs``; this module only knows the layouts (msuhanov/regf, "Format of transaction
 log files") and how one log or one entry changes an image.
 
 A log is attacker-controlled input: every size, count and offset read from it is checked against the
 file's length and against ``max_bins_size`` before it is used, and a problem raises
-:class:`~winmigrate.errors.HiveFormatError` carrying the log's name and the offset of the bad field.
+``winmigrate.errors.HiveFormatError`` carrying the log's name and the offset of the bad field.
 
 Old format (Windows XP ... 8.0, file type 1, or 2 in Windows 2000)::
 
@@ -404,7 +404,7 @@ def _entry_problem(mv: memoryview, off: int, total: int, size: int, bins: int, c
 def apply_entry(image: bytearray, entry: LogEntry, data: bytes | bytearray | memoryview) -> None:
     """Write one entry's pages into ``image``, first growing it to the entry's hive bins size
     ("A primary file is grown according to the Hive bins data size field of a log entry being
-    applied", note 9). Bounds were checked by :func:`scan_entries`."""
+    applied", note 9). Bounds were checked by ``scan_entries``."""
     need = _BASE + entry.bins_size
     if len(image) < need:
         image.extend(bytes(need - len(image)))

@@ -9,7 +9,7 @@ Windows 8.1+ hashes log entries with the seed bytes ``82 EF 4D 88 7A 4E 55 C5`` 
 the entry's first 32 bytes. The first four seed bytes form ``hi`` and the last four ``lo`` (read as
 big-endian numbers), which is how the entries in real logs verify.
 
-This is the hot spot of log replay in pure Python, so :func:`marvin32` is written for CPython's
+This is the hot spot of log replay in pure Python, so ``marvin32`` is written for CPython's
 interpreter: two words per loop step from ``struct.iter_unpack`` over a memoryview (no slicing, no
 per-byte calls), every name a local, and each rotation done as ``x * (2**32 + 1) >> (32 - n)``
 (the product holds ``x`` twice side by side, so one multiply and one shift rotate it; the stray high

@@ -1,7 +1,7 @@
 """Key and value names: decoding, encoding, Windows' collation order and the ``lh``/``lf`` hints.
 
 Windows compares registry names code unit by code unit after upcasing each UTF-16 code unit with
-its own table (:mod:`.upcase`); subkey lists are kept in that order and looked up by binary
+its own table (``.upcase``); subkey lists are kept in that order and looked up by binary
 search, so a writer that sorts differently hides keys from Windows.
 """
 

@@ -1,5 +1,5 @@
 """Readers for each record type (nk, vk, sk, li/lf/lh/ri, db, class names), over a checked
-:class:`~.image.Image`. Each returns plain tuples (the layout's field order) so that the hot paths
+``.image.Image``. Each returns plain tuples (the layout's field order) so that the hot paths
 of the hive model allocate nothing else; every size and count is checked against its cell first.
 """
 
@@ -62,7 +62,7 @@ def read_nk_named(img: Image, off: int) -> tuple[tuple, str]:  # type: ignore[ty
 
 def read_children(img: Image, offsets: list[int]) -> list[tuple[int, tuple, str]]:  # type: ignore[type-arg]
     """``(offset, fields, name)`` of each key node of a subkey list, in one pass (the per-node
-    checks of :func:`read_nk_named`, which raises the precise error for a bad node)."""
+    checks of ``read_nk_named``, which raises the precise error for a bad node)."""
     buf = img.buf
     end = img.end
     out = []
@@ -198,8 +198,8 @@ def read_values(img: Image, offsets: tuple[int, ...] | list[int]
 
     The data of resident and single-cell values is read here too (``None`` for big data, and for
     anything the fast path does not vouch for: those are read, and their errors raised, by
-    :func:`value_data` when asked for). A record that fails the inline checks goes through
-    :func:`read_vk_named`, which raises the precise error."""
+    ``value_data`` when asked for). A record that fails the inline checks goes through
+    ``read_vk_named``, which raises the precise error."""
     buf = img.buf
     end = img.end
     out = []

@@ -1,6 +1,6 @@
 """Self-relative security descriptors (the payload of ``sk`` records): owner, group, ACLs, ACEs.
 
-Decoding is bounds-checked; a malformed descriptor raises :class:`HiveFormatError`. The raw bytes
+Decoding is bounds-checked; a malformed descriptor raises ``HiveFormatError``. The raw bytes
 are always kept, so nothing is lost when an ACE type is not decoded further.
 """
 
@@ -196,7 +196,7 @@ class SecurityDescriptor:
     @classmethod
     def parse(cls, raw: bytes, *, reference_count: int | None = None,
               offset: int | None = None) -> SecurityDescriptor:
-        """Decode ``raw``; raises :class:`HiveFormatError` (at ``offset``) if it is malformed."""
+        """Decode ``raw``; raises ``HiveFormatError`` (at ``offset``) if it is malformed."""
         try:
             return cls._parse(raw, reference_count, offset)
         except (ValueError, struct.error, IndexError) as e:
