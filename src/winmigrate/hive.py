@@ -355,14 +355,7 @@ class Hive:
 
     def _new_key(self, off: int, nk: tuple, name: str, parent: Key | None,  # type: ignore[type-arg]
                  depth: int) -> Key:
-        key = Key.__new__(Key)
-        key._hive = self
-        key._off = off
-        key._nk = nk
-        key._gen = self._gen
-        key._parent = parent
-        key._depth = depth
-        key.name = name
+        key = Key(self, off, nk, name, parent, depth)
         if self._keys is not None:
             live = self._keys.get(off)
             if live is not None:
@@ -493,13 +486,16 @@ class Key:
 
     __slots__ = ("__weakref__", "_depth", "_gen", "_hive", "_nk", "_off", "_parent", "name")
 
-    _hive: Hive
-    _off: int
-    _nk: tuple  # type: ignore[type-arg]
-    _gen: int
-    _parent: Key | None
-    _depth: int
-    name: str
+    def __init__(self, hive: Hive, off: int, nk: tuple, name: str,  # type: ignore[type-arg]
+                 parent: Key | None, depth: int) -> None:
+        # (Made by the hive, never by users: the node fields come from a checked read.)
+        self._hive = hive
+        self._off = off
+        self._nk = nk
+        self._gen = hive._gen
+        self._parent = parent
+        self._depth = depth
+        self.name = name
 
     # -- the node ------------------------------------------------------------------------------
 
@@ -632,6 +628,9 @@ class Key:
         depth = self._depth + 1
         if depth <= L.MAX_KEY_DEPTH:
             try:
+                if hive._keys is None:  # read-only: no registry of live key objects to keep
+                    return [Key(hive, off, nk, name, self, depth)
+                            for off, nk, name in read_children(hive._img, offsets)]
                 new_key = hive._new_key
                 return [new_key(off, nk, name, self, depth)
                         for off, nk, name in read_children(hive._img, offsets)]

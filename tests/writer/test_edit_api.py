@@ -17,8 +17,9 @@ def reopen(hive: winmigrate.Hive) -> winmigrate.Hive:
 
 def test_create_key_with_intermediates_and_exist_ok() -> None:
     hive = winmigrate.create()
-    key = hive.root.create_key(r"A\B/C")
+    key = hive.root.create_key("A/B/C")  # '/' separates in a path without backslashes
     assert key.path == "A\\B\\C" and hive.key("a\\b\\c") == key
+    assert hive.root.create_key(r"A\B/C").name == "B/C"  # ... and is a name character otherwise
     assert hive.root.create_key("a\\B\\c") == key  # exists: returned, case-insensitively
     with pytest.raises(winmigrate.KeyExistsError):
         hive.root.create_key("A\\B\\C", exist_ok=False)

@@ -202,6 +202,7 @@ def read_values(img: Image, offsets: tuple[int, ...] | list[int]
     ``read_vk_named``, which raises the precise error."""
     buf = img.buf
     end = img.end
+    mutable = isinstance(buf, bytearray)
     out = []
     for off in offsets:
         a = off + 4096
@@ -233,7 +234,9 @@ def read_values(img: Image, offsets: tuple[int, ...] | list[int]
             csize = -_I32(buf, b)[0] if not (d & 7 or d < 32 or b + 8 > end) else 0
             if length + 4 <= csize and not (csize & 7 or b + csize > end or (b & 0xFFF) < 32
                                             or (b ^ (b + csize - 1)) >> 12):
-                data = bytes(buf[b + 4:b + 4 + length])  # (a copy only for a bytearray)
+                piece = buf[b + 4:b + 4 + length]
+                # (A slice of a bytearray is a mutable bytearray: copy it to bytes.)
+                data = bytes(piece) if mutable else piece  # type: ignore[assignment]
         out.append((off, vk, name, data))
     return out
 
