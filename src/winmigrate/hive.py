@@ -484,7 +484,8 @@ class Transaction:
 class Key:
     """A registry key. Obtained from ``Hive.root``, ``Hive.key`` or ``subkeys``."""
 
-    __slots__ = ("__weakref__", "_depth", "_gen", "_hive", "_nk", "_off", "_parent", "name")
+    __slots__ = ("__weakref__", "_depth", "_gen", "_hive", "_nk", "_off", "_parent", "_path",
+                 "name")
 
     def __init__(self, hive: Hive, off: int, nk: tuple, name: str,  # type: ignore[type-arg]
                  parent: Key | None, depth: int) -> None:
@@ -496,6 +497,7 @@ class Key:
         self._parent = parent
         self._depth = depth
         self.name = name
+        self._path: tuple[int, str] | None = None
 
     # -- the node ------------------------------------------------------------------------------
 
@@ -520,13 +522,22 @@ class Key:
 
     @property
     def path(self) -> str:
-        """Path from the root (the root's own name excluded; the root's path is ``""``)."""
-        parts = []
-        key: Key | None = self
-        while key is not None and key._parent is not None:
-            parts.append(key.name)
-            key = key._parent
-        return "\\".join(reversed(parts))
+        """Path from the root (the root's own name excluded; the root's path is ``""``).
+
+        Built from the parent's path and kept until the hive changes, so that paths of a whole
+        walk cost time in proportion to the keys, not to keys times depth."""
+        cached = self._path
+        gen = self._hive._gen
+        if cached is not None and cached[0] == gen:
+            return cached[1]
+        parent = self._parent
+        if parent is None:
+            path = ""
+        else:
+            above = parent.path
+            path = f"{above}\\{self.name}" if above else self.name
+        self._path = (gen, path)
+        return path
 
     @property
     def parent(self) -> Key | None:
