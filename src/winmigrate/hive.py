@@ -795,23 +795,42 @@ class Key:
         """This key and every key below it, depth-first in stored order (no recursion).
 
         A damaged hive can list one key under two parents (hivex then shows it twice, and so does
-        this walk) or loop back to an ancestor (stopped by the 512-level depth bound). The walk
-        also stops a crafted hive whose shared lists would multiply the keys without end: it never
-        yields more keys than the hive bins could hold."""
+        a strict walk; a tolerant one walks it once and lists the problem) or loop back to an
+        ancestor (stopped by the 512-level depth bound). A strict walk also stops a crafted hive
+        whose shared lists would multiply the keys without end: it never makes more keys than
+        the hive bins could hold."""
         hive = self._hive
         limit = hive._img.bins_size // 80 + 1  # an nk cell takes at least 80 bytes
         stack = [self]
-        count = 0
+        count = 1
+        seen: set[int] | None = None if hive.strict else {self._off}
         while stack:
             key = stack.pop()
-            count += 1
-            if count > limit:
-                raise HiveFormatError(
-                    f"the key tree holds more keys than the hive bins can ({limit}): subkey "
-                    "lists are shared or cyclic", None, path=key.path, source=hive._source)
             yield key
             children = key.subkeys()
+            if children and seen is not None:
+                # A tolerant read walks a shared or cyclic key once (and says so).
+                fresh = [c for c in children if c._off not in seen]
+                if len(fresh) < len(children):
+                    hive._problem(HiveFormatError(
+                        f"{len(children) - len(fresh)} subkey(s) already reached through "
+                        "another parent (shared or cyclic lists): not walked again", None,
+                        source=hive._source), key.path)
+                seen.update(c._off for c in fresh)
+                children = fresh
             if children:
+                # Count the keys as they are made, not as they are yielded: a shared list of
+                # thousands of entries must not be re-read once per key that shares it.
+                count += len(children)
+                if count > limit:
+                    err = HiveFormatError(
+                        f"the key tree holds more keys than the hive bins can ({limit}): "
+                        "subkey lists are shared or cyclic", None, path=key.path,
+                        source=hive._source)
+                    if hive.strict:
+                        raise err
+                    hive._problem(err, key.path)  # a tolerant read keeps what it has walked
+                    return
                 children.reverse()
                 stack.extend(children)
 
