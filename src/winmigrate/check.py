@@ -71,6 +71,7 @@ class _Checker:
         self.referenced: set[int] = set()
         self.free_bytes = 0
         self.sk_refs: dict[int, int] = {}
+        self.lists_seen: set[int] = set()
         self.keys = 0
         self.values = 0
 
@@ -316,6 +317,12 @@ class _Checker:
                 pass  # Windows ignores a stale list pointer when the count is 0
             return []
         list_off = nk[L.NK_SUBKEY_LIST]
+        if list_off in self.lists_seen:
+            # Walking a shared list again would cost keys x list length (and the keys in it
+            # are reached already): report the sharing once and go on.
+            self.add("subkey list is shared with another key", list_off, path)
+            return []
+        self.lists_seen.add(list_off)
         payload = self.cell(list_off, "subkey list", path)
         if payload is None:
             return []

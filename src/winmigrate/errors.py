@@ -90,7 +90,10 @@ class KeyNotFoundError(WinmigrateError, LookupError):
     def __init__(self, path: str, missing: str | None = None) -> None:
         self.path = path
         self.missing = missing
-        detail = f" (no subkey {missing!r})" if missing is not None and missing != path else ""
+        detail = ""
+        if missing is not None and missing != path:
+            parent, _, name = missing.rpartition("\\")
+            detail = f" ({parent or '(root)'} has no subkey {name})"
         super().__init__(f"key not found: {path}{detail}")
 
 

@@ -56,6 +56,8 @@ __all__ = ["Hive", "Key", "Value", "create", "open"]
 
 _BASE = L.BASE_BLOCK_SIZE
 _PACK_U32 = L.U32.pack
+_TOLERANT_HINT = (" (open with strict=False to read around it; hive.problems lists what was "
+                  "skipped)")
 _MMAP_THRESHOLD = 1 << 20  # smaller files are simply read: mapping them saves nothing
 _NK_SUBKEY_COUNT = L.NK_SUBKEY_COUNT
 _NK_SUBKEY_LIST = L.NK_SUBKEY_LIST
@@ -348,6 +350,9 @@ class Hive:
         when the error has none); otherwise record it and go on."""
         err.with_context(path=path, offset=None if key_offset is None else key_offset + _BASE)
         if self.strict:
+            if not err.message.endswith(_TOLERANT_HINT):
+                err.message += _TOLERANT_HINT
+                err.args = (err._render(),)
             raise err
         self._problem(err, path)
 
@@ -410,16 +415,22 @@ class Hive:
         return check_hive(self)
 
     def _require_writable(self) -> Any:
+        where = f"{self._source}: " if self._source else ""
         if self._closed:
-            raise UsageError("the hive is closed")
+            raise UsageError(f"{where}the hive is closed")
+        if not self.strict:
+            raise NotWritableError(f"{where}a tolerant read (strict=False) cannot be changed; "
+                                   "open it with writable=True (strict) to change it")
         if not self._writable:
-            raise NotWritableError("the hive was opened read-only (open it with writable=True)")
+            raise NotWritableError(f"{where}the hive was opened read-only (open it with "
+                                   "writable=True)")
         if self._dirty_unreplayed:
             from .errors import DirtyHiveError
 
             raise DirtyHiveError(
-                "the hive is dirty and its transaction logs were not replayed; changing or saving "
-                "it would lose the changes they hold (open it with logs='auto' next to its logs)")
+                f"{where}the hive is dirty and its transaction logs were not replayed; changing "
+                "or saving it would lose the changes they hold (open it with logs='auto' next to "
+                "its .LOG1/.LOG2 files, or name them with logs=[...])")
         if self._editor is None:
             from .writer import Editor
 
@@ -798,39 +809,14 @@ class Key:
         a strict walk; a tolerant one walks it once and lists the problem) or loop back to an
         ancestor (stopped by the 512-level depth bound). A strict walk also stops a crafted hive
         whose shared lists would multiply the keys without end: it never makes more keys than
-        the hive bins could hold."""
-        hive = self._hive
-        limit = hive._img.bins_size // 80 + 1  # an nk cell takes at least 80 bytes
+        the hive bins could hold (see ``WalkGuard``)."""
+        guard = WalkGuard(self)
         stack = [self]
-        count = 1
-        seen: set[int] | None = None if hive.strict else {self._off}
         while stack:
             key = stack.pop()
             yield key
-            children = key.subkeys()
-            if children and seen is not None:
-                # A tolerant read walks a shared or cyclic key once (and says so).
-                fresh = [c for c in children if c._off not in seen]
-                if len(fresh) < len(children):
-                    hive._problem(HiveFormatError(
-                        f"{len(children) - len(fresh)} subkey(s) already reached through "
-                        "another parent (shared or cyclic lists): not walked again", None,
-                        source=hive._source), key.path)
-                seen.update(c._off for c in fresh)
-                children = fresh
+            children = guard.children(key)
             if children:
-                # Count the keys as they are made, not as they are yielded: a shared list of
-                # thousands of entries must not be re-read once per key that shares it.
-                count += len(children)
-                if count > limit:
-                    err = HiveFormatError(
-                        f"the key tree holds more keys than the hive bins can ({limit}): "
-                        "subkey lists are shared or cyclic", None, path=key.path,
-                        source=hive._source)
-                    if hive.strict:
-                        raise err
-                    hive._problem(err, key.path)  # a tolerant read keeps what it has walked
-                    return
                 children.reverse()
                 stack.extend(children)
 
@@ -968,6 +954,59 @@ class Key:
         return hash((id(self._hive), self._off))
 
 
+class WalkGuard:
+    """Bounds any walk of a key tree that may be damaged (``Key.walk``, the .reg export, ...).
+
+    ``children(key)`` gives the subkeys to descend into. It counts the keys as they are made,
+    not as they are yielded, so a crafted hive whose shared or cyclic lists would multiply the
+    keys is stopped after at most as many keys as its bins could hold (an nk cell takes at least
+    80 bytes): a strict read raises ``HiveFormatError``, a tolerant one records the problem and
+    ends the walk there. A tolerant read also walks a key reached twice only once."""
+
+    __slots__ = ("hive", "limit", "made", "seen")
+
+    def __init__(self, top: Key) -> None:
+        self.hive = top._hive
+        self.limit = self.hive._img.bins_size // 80 + 1
+        self.made = 1
+        self.seen: set[int] | None = None if self.hive.strict else {top._off}
+
+    def children(self, key: Key) -> list[Key]:
+        hive = self.hive
+        children = key.subkeys()
+        if children and self.seen is not None:
+            seen = self.seen
+            fresh = [c for c in children if c._off not in seen]
+            if len(fresh) < len(children):
+                hive._problem(HiveFormatError(
+                    f"{len(children) - len(fresh)} subkey(s) already reached through another "
+                    "parent (shared or cyclic lists): not walked again", None,
+                    source=hive._source), key.path)
+            seen.update(c._off for c in fresh)
+            children = fresh
+        if children:
+            self.made += len(children)
+            if self.made > self.limit:
+                err = HiveFormatError(
+                    f"the key tree holds more keys than the hive bins can ({self.limit}): "
+                    "subkey lists are shared or cyclic", None, path=_short_path(key.path),
+                    source=hive._source)
+                if hive.strict:
+                    raise err
+                hive._problem(err, key.path)  # a tolerant read keeps what it has walked
+                children.clear()
+                self.limit = -1  # and stops: every later key is over the bound too
+        return children
+
+
+def _short_path(path: str, keep: int = 8) -> str:
+    """A key path for a message: a cyclic tree's paths run to hundreds of components."""
+    parts = path.split("\\")
+    if len(parts) <= keep:
+        return path
+    return "\\".join(parts[:3]) + f"\\...({len(parts) - 6} more)...\\" + "\\".join(parts[-3:])
+
+
 class Value:
     """A registry value: ``name``, ``type``, ``raw`` bytes and decoded ``data``.
 
@@ -1096,7 +1135,8 @@ def _lock_exclusive(fd: int, path: str) -> None:
     except BlockingIOError:
         from .errors import HiveLockedError
 
-        raise HiveLockedError(f"{path}: another process has this hive open for writing") from None
+        raise HiveLockedError(f"{path}: another process has this hive open for writing (close it "
+                              "there, or open it read-only: readers are not blocked)") from None
     except OSError:  # locking unsupported on this filesystem: go on without it
         pass
 

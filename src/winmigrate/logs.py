@@ -53,7 +53,6 @@ MAX_BINS_SIZE = 0x7FFFF000
 #: A log larger than this is not read (real ones are kilobytes to tens of megabytes).
 MAX_LOG_SIZE = 1 << 30
 #: Growth allowance on top of the primary and its logs (see ``_bins_limit``).
-_GROWTH_SLACK = 16 << 20
 
 
 # -- the report -------------------------------------------------------------------------------
@@ -337,7 +336,7 @@ def _load_logs(paths: Sequence[str]) -> list[_Log]:
             continue
         try:
             with open(path, "rb") as f:
-                log.data = f.read(MAX_LOG_SIZE)
+                log.data = f.read(size)  # only what was checked: a read never reserves more
         except OSError as e:
             log.problem = Rejection(name, None, f"cannot read: {e.strerror}", "invalid")
             continue
@@ -353,8 +352,9 @@ def _load_logs(paths: Sequence[str]) -> list[_Log]:
 def _bins_limit(primary_len: int, logs: Sequence[_Log]) -> int:
     """The largest hive bins size a replay may grow the image to. Every byte of a grown area comes
     from dirty pages in the logs (Windows logs a new bin whole), so the primary plus twice what
-    the logs hold, plus some slack, bounds any genuine growth; 2 GiB bounds everything."""
-    budget = primary_len + 2 * sum(log.size for log in logs) + _GROWTH_SLACK
+    the logs hold bounds any genuine growth -- with no slack beyond that, a few kilobytes of
+    crafted log cannot make the replay allocate megabytes; 2 GiB bounds everything."""
+    budget = primary_len + 2 * sum(log.size for log in logs)
     return min(MAX_BINS_SIZE, budget & ~0xFFF)
 
 
@@ -465,7 +465,8 @@ def recover(buf: Buffer, path: str | os.PathLike[str], logs: str | Sequence[str]
         report = make(True, False, format=fmt, notes=tuple(notes))
         if logs == "require":
             raise LogReplayError(f"{source}: the hive is dirty and no transaction log could be "
-                                 f"applied: {report.summary()}")
+                                 f"applied: {report.summary()}; open with logs='ignore' to read "
+                                 "the primary as it is (it cannot then be saved)")
         return buf, report
     final_sequence, bins_after, base_from = outcome
     floor = max(floor, final_sequence)

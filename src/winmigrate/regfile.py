@@ -400,7 +400,7 @@ def iter_export(source: Hive | Key, *, prefix: str | None = None, regedit4: bool
                 report: list[ExportReport] | None = None) -> Iterator[str]:
     """The text of the export, in pieces (see ``export_reg``). When ``report`` is a list,
     the ``ExportReport`` is appended to it once the text is complete."""
-    from .hive import Hive
+    from .hive import Hive, WalkGuard
 
     if isinstance(source, Hive):
         hive, top = source, source.root
@@ -413,6 +413,7 @@ def iter_export(source: Hive | Key, *, prefix: str | None = None, regedit4: bool
     keys = values = fallbacks = 0
     yield header(regedit4=regedit4)
     top_path = top.path
+    guard = WalkGuard(top)  # the bounds of Key.walk: a cyclic or shared tree cannot run away
     stack = [(top, top_path)]
     while stack:
         key, path = stack.pop()
@@ -438,7 +439,7 @@ def iter_export(source: Hive | Key, *, prefix: str | None = None, regedit4: bool
             out.append(CRLF)
             values += 1
         yield "".join(out)
-        children = key.subkeys()
+        children = guard.children(key)
         for child in reversed(children):
             cname = child.name
             cpath = path + "\\" + cname if path else cname

@@ -113,11 +113,22 @@ def _relock(hive: Hive, target: str) -> None:
 
 def make_backup(target: str) -> list[str]:
     """Copy ``target`` and its transaction logs to ``*.bak`` beside them (atomically each);
-    returns the backup paths."""
+    returns the backup paths.
+
+    Order matters for a crash in the middle: the old ``NAME.bak`` goes first, the logs' copies
+    next and ``NAME.bak`` last, so a ``NAME.bak`` that exists always comes with the logs it may
+    need (a dirty primary backed up without its logs would replay to an older state)."""
     from .logs import find_logs
 
+    primary = target + ".bak"
+    try:
+        os.unlink(primary)
+    except FileNotFoundError:
+        pass
+    except OSError as e:
+        raise HiveFileError(e.errno, f"cannot replace the backup: {e.strerror}", primary) from None
     made = []
-    for src in [target, *find_logs(target)]:
+    for src in [*find_logs(target), target]:
         dst = src + ".bak"
         with open(src, "rb") as f:
             data = f.read()
@@ -140,7 +151,8 @@ def atomic_write(target: str, parts: tuple[bytes, ...], *, mode_from: str | None
         fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(target) + ".", suffix=".tmp",
                                    dir=folder)
     except OSError as e:
-        raise HiveFileError(e.errno, f"cannot save hive: {e.strerror}", target) from None
+        raise HiveFileError(e.errno, f"cannot save hive: {e.strerror}; the file on disk is "
+                            "unchanged", target) from None
     try:
         try:
             for part in parts:
@@ -158,7 +170,8 @@ def atomic_write(target: str, parts: tuple[bytes, ...], *, mode_from: str | None
             os.unlink(tmp)
         except OSError:
             pass
-        raise HiveFileError(e.errno, f"cannot save hive: {e.strerror}", target) from None
+        raise HiveFileError(e.errno, f"cannot save hive: {e.strerror}; the file on disk is "
+                            "unchanged", target) from None
     except BaseException:
         try:
             os.unlink(tmp)

@@ -161,7 +161,9 @@ def validate_primary(bb: BaseBlock, file_size: int, *, source: str | None = None
         notes.append(f"unusual minor version {bb.minor}")
     if bb.file_type != L.FILE_TYPE_PRIMARY:
         raise HiveFormatError(
-            f"file type {bb.file_type} is a transaction log, not a primary hive", 28, source=source)
+            f"file type {bb.file_type} is a transaction log, not a primary hive: open the primary "
+            "hive (the file without the .LOG/.LOG1/.LOG2 suffix); its logs are found beside it",
+            28, source=source)
     if bb.hive_bins_size % L.BIN_ALIGN or bb.hive_bins_size == 0:
         raise HiveFormatError(
             f"hive bins data size 0x{bb.hive_bins_size:x} is not a positive multiple of 4096",

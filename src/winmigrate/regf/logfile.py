@@ -235,9 +235,7 @@ def apply_old_log(image: bytearray, original: bytes | bytearray | memoryview | m
     hive bin is invalid, an invalid dirty hive bin is ignored."
     """
     bins_size = log.header.bins_size
-    need = _BASE + bins_size
-    if len(image) < need:
-        image.extend(bytes(need - len(image)))
+    _grow(image, _BASE + bins_size)
     src = memoryview(data)
     for bins_off, log_off, length in log.runs:
         image[_BASE + bins_off:_BASE + bins_off + length] = src[log_off:log_off + length]
@@ -401,13 +399,19 @@ def _entry_problem(mv: memoryview, off: int, total: int, size: int, bins: int, c
     return None
 
 
+def _grow(image: bytearray, size: int) -> None:
+    """Zero-extend ``image`` to ``size`` bytes, a megabyte at a time (no temporary as large as the
+    growth itself)."""
+    chunk = 1 << 20
+    while len(image) < size:
+        image.extend(bytes(min(chunk, size - len(image))))
+
+
 def apply_entry(image: bytearray, entry: LogEntry, data: bytes | bytearray | memoryview) -> None:
     """Write one entry's pages into ``image``, first growing it to the entry's hive bins size
     ("A primary file is grown according to the Hive bins data size field of a log entry being
     applied", note 9). Bounds were checked by ``scan_entries``."""
-    need = _BASE + entry.bins_size
-    if len(image) < need:
-        image.extend(bytes(need - len(image)))
+    _grow(image, _BASE + entry.bins_size)
     src = memoryview(data)
     for page_off, length, log_off in entry.pages:
         image[_BASE + page_off:_BASE + page_off + length] = src[log_off:log_off + length]

@@ -86,13 +86,13 @@ def subkey_offsets(img: Image, list_off: int, expected: int) -> list[int]:
     in order. The total must equal ``expected`` (the parent's subkey count)."""
     if expected == 0:
         return []
-    out = _list_elements(img, list_off, top=True)
+    out = _list_elements(img, list_off, top=True, expected=expected)
     if len(out) != expected:
         raise img.error(f"subkey list holds {len(out)} keys but the key says {expected}", list_off)
     return out
 
 
-def _list_elements(img: Image, list_off: int, *, top: bool) -> list[int]:
+def _list_elements(img: Image, list_off: int, *, top: bool, expected: int) -> list[int]:
     start, length = img.cell(list_off, "subkey list")
     if length < 4:
         raise img.error("subkey list cell too small", list_off)
@@ -113,8 +113,14 @@ def _list_elements(img: Image, list_off: int, *, top: bool) -> list[int]:
         if 4 + 4 * count > length:
             raise img.error(f"ri list of {count} leaves does not fit its cell", list_off)
         out: list[int] = []
-        for leaf in _u32s(count).unpack_from(buf, start + 4):
-            out.extend(_list_elements(img, leaf, top=False))
+        leaves = _u32s(count).unpack_from(buf, start + 4)
+        if len(set(leaves)) != count:  # a leaf listed twice would multiply the keys
+            raise img.error("an ri list names the same leaf more than once", list_off)
+        for leaf in leaves:
+            out.extend(_list_elements(img, leaf, top=False, expected=expected))
+            if len(out) > expected:  # stop before a crafted ri builds more than the key holds
+                raise img.error(f"subkey list holds more than the {expected} keys the key "
+                                "says", list_off)
         return out
     raise img.error(f"unknown subkey list signature {bytes(sig)!r}", list_off)
 
@@ -268,6 +274,8 @@ def _big_data(img: Image, db_off: int, n: int) -> bytes:
     if sig != b"db":
         raise img.error(f"value of {n} bytes needs a big data record (db), found {bytes(sig)!r}",
                         db_off)
+    if n > img.bins_size:  # no data can be larger than the hive that holds it
+        raise img.error(f"big data claims {n} bytes, more than the whole hive", db_off)
     needed = -(-n // L.BIG_DATA_SEGMENT)
     if count != needed:
         raise img.error(f"big data has {count} segments, {needed} are needed for {n} bytes",
@@ -275,9 +283,12 @@ def _big_data(img: Image, db_off: int, n: int) -> bytes:
     lstart, llength = img.cell(list_off, "big data segment list")
     if 4 * count > llength:
         raise img.error("big data segment list does not fit its cell", list_off)
+    segments = _u32s(count).unpack_from(img.buf, lstart)
+    if len(set(segments)) != count:
+        raise img.error("big data names the same segment more than once", list_off)
     parts = []
     remaining = n
-    for seg in _u32s(count).unpack_from(img.buf, lstart):
+    for seg in segments:
         sstart, slength = img.cell(seg, "big data segment")
         take = min(remaining, L.BIG_DATA_SEGMENT)
         if take > slength:

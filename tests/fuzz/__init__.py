@@ -1,0 +1,1 @@
+"""Fuzz harness: mutators over hive and log bytes, a checked run of every reader, campaigns."""

@@ -1,0 +1,1 @@
+"""Hostile input and failure: resource bounds, locking, failed saves, crash safety, errors."""
