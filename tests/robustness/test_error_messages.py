@@ -366,7 +366,7 @@ def table() -> str:
         text = str(exc).replace(folder, "").replace("|", "\\|").replace("\n", " ")
         todo = case.advice or ("(in the message)" if case.todo else "")
         if case.proposed:
-            todo += " — wording proposed"
+            todo += " — wording improved after review"
         rows.append(f"| {case.name} | `{type(exc).__name__}` | `{text}` | {todo} |")
     return "\n".join(rows)
 
