@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 
 from .errors import HiveFileError, UsageError
+from .regf.layout import BASE_BLOCK_SIZE as L_BASE
 from .regf.timestamps import now_filetime
 
 TYPE_CHECKING = False
@@ -51,12 +52,24 @@ def save_hive(hive: Hive, path: str | os.PathLike[str] | None, *, compact: bool 
         target = hive.path
     else:
         target = os.fspath(path)
-    base, bins = serialize(hive, compact=compact, target=target)
     if os.path.isdir(target):
         raise HiveFileError(21, "cannot save hive: the target is a directory", target)
-    if backup and os.path.exists(target):
-        make_backup(target)
-    atomic_write(target, (base, bins))
+    if compact:
+        base, bins = serialize(hive, compact=True, target=target)
+        if backup and os.path.exists(target):
+            make_backup(target)
+        atomic_write(target, (base, bins))
+    else:
+        # Written straight from the image (no copy of a 100 MB hive in memory).
+        editor = hive._require_writable()
+        sequence = next_sequence(hive, target)
+        editor.finalize()
+        base = editor.stamped_base_block(sequence, now_filetime())
+        if backup and os.path.exists(target):
+            make_backup(target)
+        with memoryview(editor.buf) as view, \
+                view[L_BASE:L_BASE + editor.img.bins_size] as bins_view:
+            atomic_write(target, (base, bins_view))
     replaced_own = hive.path is not None and os.path.abspath(target) == os.path.abspath(hive.path)
     if compact:
         # The hive now *is* the compacted image (so further saves continue from it).
@@ -137,7 +150,8 @@ def make_backup(target: str) -> list[str]:
     return made
 
 
-def atomic_write(target: str, parts: tuple[bytes, ...], *, mode_from: str | None = None) -> None:
+def atomic_write(target: str, parts: tuple[bytes | memoryview, ...], *,
+                 mode_from: str | None = None) -> None:
     """Write ``parts`` to ``target`` through a temporary file, fsync and rename (see module)."""
     import stat
     import tempfile
