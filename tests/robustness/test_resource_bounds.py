@@ -97,7 +97,7 @@ def test_big_data_segment_count_must_match_the_size() -> None:
     vk = 4096 + hive.key("Big").value("big").offset + 4
     data[vk + 4:vk + 8] = (0x7FFFFFFF).to_bytes(4, "little")  # 2 GiB: needs 131,000 segments
     hive = winmigrate.Hive.from_bytes(bytes(data))
-    with pytest.raises(winmigrate.HiveFormatError, match="segments|more than the whole hive"):
+    with pytest.raises(winmigrate.HiveFormatError, match=r"segments|more than the whole hive"):
         _ = hive.key("Big").value("big").raw
 
 
