@@ -1061,10 +1061,12 @@ class Value:
         if raw is None:
             raw = self._raw = self._load()
         t = self._vk[4]
-        if t == 1 and not len(raw) & 1:  # REG_SZ, the commonest type: decode's rule, inlined
-            text = raw.decode("utf-16-le", "surrogatepass")
+        if t == 1 and not len(raw) & 1:  # REG_SZ and REG_DWORD, the commonest types: decode's
+            text = raw.decode("utf-16-le", "surrogatepass")  # rules, inlined
             nul = text.find("\0")
             return text if nul < 0 else text[:nul]
+        if t == 4 and len(raw) == 4:
+            return int.from_bytes(raw, "little")
         return decode(t, raw)
 
     @property

@@ -5,11 +5,16 @@ of the hive model allocate nothing else; every size and count is checked against
 
 from __future__ import annotations
 
+import struct
+
 from . import layout as L
 from .image import Image
 
 _I32 = L.I32.unpack_from
 _NK = L.NK.unpack_from
+# A cell's size and its record in one unpack (the two hottest readers below).
+_CELL_NK = struct.Struct("<i" + L.NK.format[1:]).unpack_from
+_CELL_VK = struct.Struct("<i" + L.VK.format[1:]).unpack_from
 _VK = L.VK.unpack_from
 _SK = L.SK.unpack_from
 _DB = L.DB.unpack_from
@@ -68,13 +73,15 @@ def read_children(img: Image, offsets: list[int]) -> list[tuple[int, tuple, str]
     out = []
     for off in offsets:
         a = off + 4096
-        size = -_I32(buf, a)[0] if not (off & 7 or off < 32 or a + 8 > end) else 0
-        if size >= 80 and not (size & 7 or a + size > end or (a & 0xFFF) < 32
-                               or (a ^ (a + size - 1)) >> 12):
-            nk = _NK(buf, a + 4)
-            n = nk[18]
-            if nk[0] == b"nk" and 80 + n <= size and nk[1] & 0x20:  # compressed name: Latin-1
-                out.append((off, nk, buf[a + 80:a + 80 + n].decode("latin-1")))
+        if not (off & 7 or off < 32 or a + 80 > end):
+            cell = _CELL_NK(buf, a)
+            size = -cell[0]
+            n = cell[19]
+            if (size >= 80 and not (size & 7 or a + size > end or (a & 0xFFF) < 32
+                                    or (a ^ (a + size - 1)) >> 12)
+                    and cell[1] == b"nk" and 80 + n <= size and cell[2] & 0x20):
+                # Compressed (Latin-1) name: the common case, read here in one go.
+                out.append((off, cell[1:], buf[a + 80:a + 80 + n].decode("latin-1")))
                 continue
         nk, name = read_nk_named(img, off)
         out.append((off, nk, name))
@@ -212,10 +219,11 @@ def read_values(img: Image, offsets: tuple[int, ...] | list[int]
     out = []
     for off in offsets:
         a = off + 4096
-        size = -_I32(buf, a)[0] if not (off & 7 or off < 32 or a + 8 > end) else 0
+        cell = _CELL_VK(buf, a) if not (off & 7 or off < 32 or a + 24 > end) else None
+        size = -cell[0] if cell is not None else 0
         if size >= 24 and not (size & 7 or a + size > end or (a & 0xFFF) < 32
                                or (a ^ (a + size - 1)) >> 12):
-            vk = _VK(buf, a + 4)
+            vk = cell[1:]  # type: ignore[index]
             n = vk[1]
             if vk[0] != b"vk" or 24 + n > size:
                 vk, name = read_vk_named(img, off)
