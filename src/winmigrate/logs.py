@@ -20,6 +20,7 @@ import os
 from dataclasses import dataclass, field
 
 from .errors import HiveFormatError, LogReplayError
+from .logpaths import find_logs
 from .regf import layout as L
 from .regf.baseblock import checksum
 
@@ -47,7 +48,6 @@ __all__ = [
 ]
 
 _BASE = L.BASE_BLOCK_SIZE
-_ROLES = ("LOG", "LOG1", "LOG2")
 #: Windows refuses hives of 2 GiB and more; no replay grows an image past this.
 MAX_BINS_SIZE = 0x7FFFF000
 #: A log larger than this is not read (real ones are kilobytes to tens of megabytes).
@@ -207,28 +207,6 @@ class RecoveryReport:
 
 
 # -- discovery ----------------------------------------------------------------------------------
-
-
-def find_logs(primary_path: str | os.PathLike[str]) -> list[str]:
-    """The primary's sibling transaction logs that exist, in the order ``.LOG``, ``.LOG1``,
-    ``.LOG2``, matched in any letter case (Windows' file names are case-insensitive: a hive copied
-    from NTFS may be ``SYSTEM`` next to ``system.LOG1``)."""
-    path = os.fspath(primary_path)
-    folder = os.path.dirname(os.path.abspath(path))
-    base = os.path.basename(path).lower()
-    wanted = {base + "." + role.lower(): role for role in _ROLES}
-    found: dict[str, str] = {}
-    try:
-        names = sorted(os.listdir(folder))
-    except OSError:
-        return []
-    for name in names:
-        role = wanted.get(name.lower())
-        if role is not None and role not in found:
-            full = os.path.join(folder, name)
-            if os.path.isfile(full):
-                found[role] = full
-    return [found[role] for role in _ROLES if role in found]
 
 
 def _role_of(path: str) -> str:

@@ -26,9 +26,12 @@ def next_sequence(hive: Hive, target: str | None = None) -> int:
     bb = hive._bb
     floor = max(bb.primary_sequence, bb.secondary_sequence, getattr(hive, "_sequence_floor", 0))
     if target is not None and os.path.exists(target):
-        from .logs import log_sequence_floor
+        from .logpaths import find_logs
 
-        floor = max(floor, log_sequence_floor(target))
+        if find_logs(target):
+            from .logs import log_sequence_floor
+
+            floor = max(floor, log_sequence_floor(target))
     return (floor + 1) & 0xFFFFFFFF or 1
 
 
@@ -86,9 +89,12 @@ def save_hive(hive: Hive, path: str | os.PathLike[str] | None, *, compact: bool 
     if replaced_own:
         _relock(hive, target)
     # Whatever file was replaced, the logs beside it describe older content: empty them.
-    from .logs import after_save
+    from .logpaths import find_logs
 
-    after_save(hive, target, backup=backup)
+    if find_logs(target):
+        from .logs import after_save
+
+        after_save(hive, target, backup=backup)
 
 
 def _adopt(hive: Hive, fresh: Hive) -> None:
@@ -131,7 +137,7 @@ def make_backup(target: str) -> list[str]:
     Order matters for a crash in the middle: the old ``NAME.bak`` goes first, the logs' copies
     next and ``NAME.bak`` last, so a ``NAME.bak`` that exists always comes with the logs it may
     need (a dirty primary backed up without its logs would replay to an older state)."""
-    from .logs import find_logs
+    from .logpaths import find_logs
 
     primary = target + ".bak"
     try:
@@ -154,7 +160,6 @@ def atomic_write(target: str, parts: tuple[bytes | memoryview, ...], *,
                  mode_from: str | None = None) -> None:
     """Write ``parts`` to ``target`` through a temporary file, fsync and rename (see module)."""
     import stat
-    import tempfile
 
     folder = os.path.dirname(os.path.abspath(target))
     try:
@@ -162,8 +167,7 @@ def atomic_write(target: str, parts: tuple[bytes | memoryview, ...], *,
     except OSError:
         mode = 0o644
     try:
-        fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(target) + ".", suffix=".tmp",
-                                   dir=folder)
+        fd, tmp = _create_temporary(folder, os.path.basename(target))
     except OSError as e:
         raise HiveFileError(e.errno, f"cannot save hive: {e.strerror}; the file on disk is "
                             "unchanged", target) from None
@@ -193,6 +197,20 @@ def atomic_write(target: str, parts: tuple[bytes | memoryview, ...], *,
             pass
         raise
     _fsync_folder(folder)
+
+
+def _create_temporary(folder: str, name: str) -> tuple[int, str]:
+    """A new, empty, private file ``.NAME.<random>.tmp`` in ``folder`` (what ``tempfile.mkstemp``
+    does, without importing ``tempfile`` and its dependencies on every save)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(
+        os, "O_CLOEXEC", 0)
+    for _ in range(100):
+        tmp = os.path.join(folder, f".{name}.{os.urandom(6).hex()}.tmp")
+        try:
+            return os.open(tmp, flags, 0o600), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(17, "no free temporary file name", folder)
 
 
 def _fsync_folder(folder: str) -> None:

@@ -132,9 +132,9 @@ def test_saving_to_a_read_only_folder_fails_cleanly(tmp_path: Path,
     def refuse(*args: object, **kwargs: object) -> object:
         raise PermissionError(errno.EROFS, "Read-only file system")
 
-    import tempfile
+    from winmigrate import save
 
-    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    monkeypatch.setattr(save, "_create_temporary", refuse)
     with pytest.raises(winmigrate.HiveFileError) as e:
         hive.save()
     assert "Read-only" in str(e.value)

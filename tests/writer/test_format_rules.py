@@ -9,7 +9,7 @@ import time
 import pytest
 
 import winmigrate
-from tests.helpers import FIXTURES, WIN7_SYSTEM, corpus_file, dump_hive
+from tests.helpers import BIG_SYSTEM, FIXTURES, WIN7_SYSTEM, corpus_file, dump_hive
 from winmigrate.regf import layout as L
 from winmigrate.regf.names import collation_key, lh_hash
 from winmigrate.regf.records import list_leaves
@@ -136,6 +136,20 @@ def test_bins_are_appended_only_when_nothing_fits() -> None:
     data = hive.to_bytes()
     assert struct.unpack_from("<I", data, 40)[0] == hive._img.bins_size
     assert len(data) == 4096 + hive._img.bins_size
+
+
+def test_a_small_edit_of_a_dense_hive_scans_its_last_bins_only() -> None:
+    """Windows leaves a freshly written hive dense at the front: its free space lies in the last
+    bins. The lazy free-cell index starts there, and still reuses free space before growing."""
+    hive = winmigrate.open(corpus_file(BIG_SYSTEM), writable=True, logs="ignore", lock=False)
+    size = hive._img.bins_size
+    services = hive.key(hive.current_control_set + "\\Services")
+    services.create_key("viostor").set_value("Start", 0)
+    alloc = hive._require_writable().alloc
+    assert len(alloc._indexed) < len(alloc.bins) // 10  # 2,800 bins; a few hundred at most
+    assert hive._img.bins_size == size  # the new cells went into existing free cells
+    assert alloc.free_bytes() > 0 and len(alloc._indexed) == len(alloc.bins)
+    assert hive.check().ok
 
 
 @pytest.mark.parametrize(("version", "size", "layout"), [

@@ -5,8 +5,10 @@ that fits (splitting off the rest as a new free cell), a release coalesces the c
 neighbours in the same bin, and a new bin (a multiple of 4 KiB) is appended only when no free cell
 fits. Cells stay 8-byte aligned and never cross a bin.
 
-The free-cell index is built lazily, one bin at a time, only as far as an allocation needs: a
-small edit of a 16 MB hive looks at a few bins, not at every cell.
+The free-cell index is built lazily, one bin at a time, only as far as an allocation needs, from
+the last bin backwards: hives Windows writes are dense at the front, and their free space lies
+mostly in the last bins (the tail of the last bin at least), so a small edit of a 16 MB hive looks
+at a few bins, not at every cell.
 """
 
 from __future__ import annotations
@@ -29,14 +31,14 @@ def cell_size_for(payload: int) -> int:
 class AllocatorState:
     """A copy of the allocator's bookkeeping, for transaction rollback."""
 
-    __slots__ = ("free", "free_at", "indexed", "next_scan")
+    __slots__ = ("free", "free_at", "indexed", "scan_below")
 
     def __init__(self, free: list[tuple[int, int]], free_at: dict[int, int], indexed: set[int],
-                 next_scan: int) -> None:
+                 scan_below: int) -> None:
         self.free = free
         self.free_at = free_at
         self.indexed = indexed
-        self.next_scan = next_scan
+        self.scan_below = scan_below
 
 
 class Allocator:
@@ -50,19 +52,21 @@ class Allocator:
         self._free: list[tuple[int, int]] = []  # (size, offset), sorted: best fit by bisect
         self._free_at: dict[int, int] = {}  # offset -> size of every indexed free cell
         self._indexed: set[int] = set()  # offsets of the bins whose free cells are indexed
-        self._next_scan = 0  # index in self.bins of the next bin to index
+        # The bins at indexes below this one are not scanned yet; the next scanned is the one just
+        # below (bins appended later are indexed when they are made).
+        self._scan_below = len(self.bins)
 
     # -- state for transactions ----------------------------------------------------------------
 
     def state(self) -> AllocatorState:
         return AllocatorState(list(self._free), dict(self._free_at), set(self._indexed),
-                              self._next_scan)
+                              self._scan_below)
 
     def restore(self, state: AllocatorState, bins: list[Bin]) -> None:
         self._free = list(state.free)
         self._free_at = dict(state.free_at)
         self._indexed = set(state.indexed)
-        self._next_scan = state.next_scan
+        self._scan_below = state.scan_below
         self.bins = bins
 
     # -- index -------------------------------------------------------------------------------
@@ -101,21 +105,21 @@ class Allocator:
                 free_size, off = self._free[i]
                 self._take(off, free_size, size)
                 return off
-            if self._next_scan >= len(self.bins) or not self._index_until(size):
+            if self._scan_below <= 0 or not self._index_until(size):
                 break
         return self._grow(size)
 
     def _index_until(self, size: int) -> bool:
-        """Index the not-yet-indexed bins, in order, until one holds a free cell of at least
+        """Index the not-yet-indexed bins, last first, until one holds a free cell of at least
         ``size`` bytes; whether one was found. (One tight loop over the cell sizes: a hive with
         no free space at all, common for hives Windows has just written, costs one pass.)"""
         img = self.img
         bins = self.bins
         found = False
         with memoryview(img.buf) as view, view.cast("i") as sizes:
-            while self._next_scan < len(bins) and not found:
-                b = bins[self._next_scan]
-                self._next_scan += 1
+            while self._scan_below > 0 and not found:
+                self._scan_below -= 1
+                b = bins[self._scan_below]
                 if b.offset in self._indexed:
                     continue
                 rel = b.offset + L.HBIN_HEADER_SIZE
@@ -178,8 +182,6 @@ class Allocator:
         img._bins = self.bins
         img._bin_starts = [x.offset for x in self.bins]
         self._indexed.add(rel)
-        if self._next_scan == len(self.bins) - 1:
-            self._next_scan += 1
         if rest:
             self._add_free(rel + first + size, rest)
         return rel + first
@@ -264,7 +266,7 @@ class Allocator:
 
     def free_bytes(self) -> int:
         """Total size of free cells in every bin (indexes all bins)."""
-        while self._next_scan < len(self.bins):
-            self._index_bin(self.bins[self._next_scan])
-            self._next_scan += 1
+        while self._scan_below > 0:
+            self._scan_below -= 1
+            self._index_bin(self.bins[self._scan_below])
         return sum(self._free_at.values())
