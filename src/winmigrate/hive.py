@@ -133,6 +133,8 @@ class Hive:
                                       40, source=source)
             bins_size = max(0, len(buf) - _BASE)  # read the cells that are wholly there
             self._problem(HiveFormatError(msg, 40, source=source), "")
+        if not bb.checksum_ok:
+            bins_size = self._effective_bins_size(buf, bins_size)
         self._bb = bb
         self._img = Image(buf, bins_size, bb.minor, source=source)
         for note in notes:
@@ -144,6 +146,24 @@ class Hive:
                 raise
             nk, name = self._salvage_nk(bb.root_cell)
         self._root = self._new_key(bb.root_cell, nk, name, None, 0)
+
+    def _effective_bins_size(self, buf: bytes | bytearray | mmap.mmap, declared: int) -> int:
+        """The hive bins size to read when the base block's checksum is wrong (a header that was
+        not written completely, and no log replaced it): its size field cannot be trusted, so
+        when the chain of hbin headers in the file goes further, the chain is read (yarp's
+        "effective hbins data size"). A valid base block is always believed: data past its
+        hive bins is slack, as it is for Windows."""
+        whole = (len(buf) - _BASE) & ~(L.BIN_ALIGN - 1)
+        if whole <= declared:
+            return declared
+        chain = sum(b.size for b in Image(buf, whole, 0).walk_bins(stop_on_error=True))
+        if chain <= declared:
+            return declared
+        self._problem(HiveFormatError(
+            f"the base block's checksum is wrong and its hive bins size 0x{declared:x} stops "
+            f"short of the hbin chain in the file: the chain (0x{chain:x} bytes) is read", 40,
+            source=self._source), "")
+        return chain
 
     # -- construction ------------------------------------------------------------------------
 

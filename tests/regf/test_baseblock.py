@@ -75,3 +75,35 @@ def test_guids_and_flags_are_read() -> None:
     bb = BaseBlock(bytes(data[:4096]))
     assert bb.rm_id.bytes_le == bytes(range(16))
     assert bb.flags == 1
+
+
+def _two_bin_hive_with_bins_size(size: int, *, fix_checksum: bool) -> bytes:
+    """A hive whose second bin holds a key, with the base block's hive bins size set to ``size``
+    (and its checksum recomputed or left wrong)."""
+    hive = winmigrate.create()
+    hive.root.create_key("Near")
+    hive.root.create_key("Far").set_value("big", raw=bytes(6000))  # forces a second bin
+    data = bytearray(hive.to_bytes())
+    assert struct.unpack_from("<I", data, 40)[0] > 4096
+    struct.pack_into("<I", data, 40, size)
+    if fix_checksum:
+        struct.pack_into("<I", data, L.CHECKSUM_OFFSET, checksum(data[:512]))
+    return bytes(data)
+
+
+def test_an_invalid_base_block_does_not_hide_the_bins_after_its_size() -> None:
+    """A wrong checksum means the base block was not written completely: its hive bins size is
+    not believed when the hbin chain in the file goes further (yarp's effective size)."""
+    data = _two_bin_hive_with_bins_size(4096, fix_checksum=False)
+    hive = winmigrate.Hive.from_bytes(data)
+    assert hive.dirty and hive._img.bins_size == len(data) - 4096
+    assert hive.key("Far").value("big").raw == bytes(6000)
+    assert any("stops short of the hbin chain" in p.message for p in hive.problems)
+
+
+def test_a_valid_base_block_is_believed() -> None:
+    data = _two_bin_hive_with_bins_size(4096, fix_checksum=True)
+    hive = winmigrate.Hive.from_bytes(data)
+    assert not hive.dirty and hive._img.bins_size == 4096 and hive.problems == []
+    with pytest.raises(winmigrate.HiveFormatError):
+        _ = hive.key("Far").value("big").raw  # its data lies past the hive bins: slack
