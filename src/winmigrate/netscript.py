@@ -25,12 +25,18 @@ Quoting (the rules docs/network.md states):
   characters outside printable ASCII are written as ``[char]0xNNNN`` joined with ``+``, so the
   script is pure ASCII (no code-page surprises) and no quote look-alike (U+2018...) or line
   break can end a literal. Addresses and numbers are re-rendered from ``ipaddress``/``int``.
-* cmd: a hive string is written only inside double quotes and only when it is printable ASCII
-  without ``" % ! ^ & | < >`` and does not end in ``\\``; otherwise it is not written at all
-  (the step is skipped with a warning in the script and its log). Commands never see hive
-  strings as adapter handles: the new adapter is renamed to a fixed temporary name first,
-  whatever it was called, through a ``for`` variable (expanded after cmd has parsed the line).
-  Log lines and comments carry a sanitised copy (``?`` for anything else).
+* cmd: a hive string is written only inside double quotes, where cmd takes ``& | < > ^``
+  literally; the script disables delayed expansion (so ``!`` is literal too) and every ``%`` is
+  written doubled (a batch file turns ``%%`` into ``%``). A string with a double quote, a control
+  character or a final ``\\``, or with a character the script's code page cannot encode, is not
+  written at all (the step is skipped with a warning in the script and its log). The code page is
+  the guest's OEM code page (``Control\\Nls\\CodePage\\OEMCP``, the one cmd reads batch files
+  in): given as ``codepage``, connection names such as ``Connexion au réseau local`` are carried
+  and the script is encoded in it (``Script.encoding``); without it, printable ASCII only.
+  Commands never see hive strings as adapter handles: the new adapter is renamed to a fixed
+  temporary name first, whatever it was called, through a ``for`` variable (expanded after cmd
+  has parsed the line). Log lines and comments carry a sanitised ASCII copy (``?`` for anything
+  else).
 """
 
 from __future__ import annotations
@@ -47,7 +53,8 @@ from .network import NET_CLASS_GUID, Interface, NetbiosMode, normalize_guid
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
-__all__ = ["Match", "Script", "Target", "build_script", "cmd_safe", "ps_quote"]
+__all__ = ["Match", "Script", "Target", "build_script", "cmd_quote", "cmd_safe", "codepage_codec",
+           "ps_quote"]
 
 Target = Literal["powershell", "netsh"]
 Match = str | Mapping[str, str]
@@ -63,12 +70,18 @@ _OLD_SUFFIX = " (old adapter)"
 
 @dataclass(frozen=True)
 class Script:
-    """A generated script: ``text`` (ASCII, ``newline``-separated) and the ``warnings`` about
-    settings it could not carry (also written into the script as comments and log lines)."""
+    """A generated script: ``text`` (``newline``-separated) and the ``warnings`` about settings
+    it could not carry (also written into the script as comments and log lines). ``encoding``
+    is how the file must be saved: ``ascii``, or for a netsh script carrying non-ASCII names the
+    guest's OEM code page (``cp850``...), the one cmd reads batch files in."""
 
     text: str
     target: str
     warnings: tuple[str, ...] = ()
+    encoding: str = "ascii"
+
+    def to_bytes(self) -> bytes:
+        return self.text.encode(self.encoding)
 
 
 # -- quoting -----------------------------------------------------------------------------------
@@ -100,12 +113,50 @@ def _ps_comment(text: str) -> str:
     return "".join(ch if 0x20 <= ord(ch) <= 0x7E else "?" for ch in text)
 
 
-def cmd_safe(text: str) -> bool:
-    """Whether ``text`` may be written inside double quotes in a cmd batch file: printable
-    ASCII without ``" % ! ^ & | < >``, not empty and not ending in a backslash (which would
-    escape the closing quote for programs that parse their command line the C way)."""
+def cmd_safe(text: str, codepage: int | None = None) -> bool:
+    """Whether ``text`` may be written (through ``cmd_quote``) inside double quotes in the
+    scripts' batch files, saved in OEM code page ``codepage`` (printable ASCII when ``None``):
+    not empty, no double quote (nothing escapes one inside quotes), no control character, every
+    character encodable, and no final backslash (which would escape the closing quote for
+    programs that parse their command line the C way)."""
+    if not text or text.endswith("\\") or '"' in text:
+        return False
+    if any(ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F or ch in "\u2028\u2029" for ch in text):
+        return False
+    if text.isascii():
+        return True
+    codec = codepage_codec(codepage)
+    if codec is None:
+        return False
+    try:
+        return text.encode(codec).decode(codec) == text
+    except UnicodeError:
+        return False
+
+
+def cmd_quote(text: str) -> str:
+    """``text`` for a double-quoted batch argument (``cmd_safe`` must hold): ``%`` doubled; in
+    quotes ``& | < > ^`` are literal, and ``!`` is too with delayed expansion disabled."""
+    return '"' + text.replace("%", "%%") + '"'
+
+
+def _plain(text: str) -> bool:
+    """Printable ASCII without ``" % ! ^ & | < >`` (for the log file path, which is expanded
+    from a variable in several places)."""
     return (bool(text) and all(0x20 <= ord(ch) <= 0x7E and ch not in _CMD_FORBIDDEN
                                for ch in text) and not text.endswith("\\"))
+
+
+def codepage_codec(codepage: int | None) -> str | None:
+    """The Python codec of Windows code page ``codepage``, when there is one."""
+    if codepage is None or isinstance(codepage, bool) or not isinstance(codepage, int):
+        return None
+    import codecs
+
+    try:
+        return codecs.lookup(f"cp{codepage}").name
+    except LookupError:
+        return None
 
 
 def _cmd_text(text: str) -> str:
@@ -232,7 +283,7 @@ def _describe(nic: Interface) -> str:
 def build_script(nics: Sequence[Interface], *, target: Target = "powershell",
                  match: Match = "new-adapter", known_guids: Iterable[str] = (),
                  log_file: str | None = None, newline: str = "\r\n",
-                 wait: int = 60) -> Script:
+                 wait: int = 60, codepage: int | None = None) -> Script:
     """The first-boot script that re-applies ``nics``.
 
     ``match`` says how each interface finds its new adapter: ``"new-adapter"`` (the one present
@@ -240,8 +291,10 @@ def build_script(nics: Sequence[Interface], *, target: Target = "powershell",
     GUID of the old hive), ``"mac:aa:bb:cc:dd:ee:ff"``, or for several interfaces a mapping
     ``{GUID: "mac:..."}`` (at most one ``"new-adapter"``). ``log_file`` defaults to
     ``%SystemRoot%\\KvmConv\\winmigrate-net.log``; ``wait`` is how long to wait for the new
-    adapter to appear. Raises ``UsageError`` for bad arguments; settings a target cannot carry
-    safely are left out with a warning instead."""
+    adapter to appear. ``codepage`` is the guest's OEM code page (``GlobalSettings.oem_codepage``)
+    for a netsh script: non-ASCII connection names it can encode are carried, and the script must
+    be saved in it (``Script.encoding``, ``Script.to_bytes``). Raises ``UsageError`` for bad
+    arguments; settings a target cannot carry safely are left out with a warning instead."""
     if target not in ("powershell", "netsh"):
         raise UsageError(f"unknown target {target!r}: powershell or netsh")
     if newline not in ("\r\n", "\n"):
@@ -255,12 +308,20 @@ def build_script(nics: Sequence[Interface], *, target: Target = "powershell",
         raise UsageError("an interface is listed twice")
     macs = _matches(nics, match)
     known = _known(nics, known_guids)
-    if log_file is not None and (not cmd_safe(log_file) or "'" in log_file):
+    if log_file is not None and (not _plain(log_file) or "'" in log_file):
         raise UsageError(f"log file path {log_file!r} has characters a script cannot carry "
                          "safely (quotes, % ! ^ & | < >, control or non-ASCII characters)")
-    builder = _PowerShell(log_file, wait) if target == "powershell" else _Cmd(log_file, wait)
+    codec = codepage_codec(codepage) if target == "netsh" else None
+    if target == "netsh" and codepage is not None and codec is None:
+        raise UsageError(f"code page {codepage!r} is not one Python can encode")
+    if target == "powershell":
+        builder: _Builder = _PowerShell(log_file, wait)
+    else:
+        builder = _Cmd(log_file, wait, codepage if codec is not None else None)
     lines = builder.build(nics, macs, known)
-    return Script(newline.join(lines) + newline, target, tuple(builder.warnings))
+    text = newline.join(lines) + newline
+    encoding = "ascii" if text.isascii() or codec is None else codec
+    return Script(text, target, tuple(builder.warnings), encoding)
 
 
 class _Builder:
@@ -609,6 +670,10 @@ goto :eof
 
 
 class _Cmd(_Builder):
+    def __init__(self, log_file: str | None, wait: int, codepage: int | None) -> None:
+        super().__init__(log_file, wait)
+        self.codepage = codepage
+
     def build(self, nics: list[Interface], macs: list[str | None],
               known: list[str]) -> list[str]:
         out = self.lines
@@ -718,16 +783,17 @@ class _Cmd(_Builder):
         if nic.mac_override:
             self.log(self.warn(nic, f"MAC override {nic.mac_override} not re-applied (the "
                                     "hypervisor assigns the new MAC)"))
-        if nic.name and cmd_safe(nic.name):
+        if nic.name and cmd_safe(nic.name, self.codepage):
             self.run(f"rename the connection to {nic.name}",
-                     f'netsh interface set interface name="{temp}" newname="{nic.name}"',
-                     check=False)
+                     f'netsh interface set interface name="{temp}" newname='
+                     f"{cmd_quote(nic.name)}", check=False)
             out.append(f'if errorlevel 1 (call :wm_fail & call :wm_restore "{temp}")')
         else:
             if nic.name:
+                where = "ASCII" if self.codepage is None else f"code page {self.codepage}"
                 self.log(self.warn(nic, "connection name not re-applied: it has characters "
-                                        "cmd cannot carry safely; rename it by hand to "
-                                        f"{nic.name!r}"))
+                                        f"cmd cannot carry safely (in {where}); rename it by "
+                                        f"hand to {nic.name!r}"))
             self.run("give the adapter back its own connection name",
                      f'call :wm_restore "{temp}"', check=False)
         out.append(f"goto wm_done_{n}")
@@ -763,12 +829,13 @@ class _Cmd(_Builder):
         self.run("clear the old adapter: DefaultGatewayMetric",
                  f'reg delete "{key}" /v DefaultGatewayMetric /f', check=False)
         out.append(f":wm_ghost_{n}")
-        if nic.name and cmd_safe(nic.name):  # only a name the new adapter will take
+        if nic.name and cmd_safe(nic.name, self.codepage):  # a name the new adapter will take
             conn = f"HKLM\\{_CONN_KEY}\\{nic.guid}\\Connection"
             out.append(f'reg query "{conn}" >nul 2>&1')
             out.append(f"if errorlevel 1 goto wm_ghostname_{n}")
             self.run("rename the old adapter's connection",
-                     f'reg add "{conn}" /v Name /t REG_SZ /d "{nic.name}{_OLD_SUFFIX}" /f')
+                     f'reg add "{conn}" /v Name /t REG_SZ /d {cmd_quote(nic.name + _OLD_SUFFIX)} '
+                     "/f")
             out.append(f":wm_ghostname_{n}")
 
     def dns(self, nic: Interface, name: str) -> None:

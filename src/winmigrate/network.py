@@ -253,6 +253,9 @@ class GlobalSettings:
     persistent_routes: list[Route] = field(default_factory=list)
     control_set: str | None = None
     warnings: tuple[str, ...] = ()
+    #: The guest's OEM code page (``Control\Nls\CodePage\OEMCP``): cmd reads batch files in it,
+    #: so a netsh script carrying non-ASCII names must be saved in it.
+    oem_codepage: int | None = None
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -261,7 +264,7 @@ class GlobalSettings:
             "primary_dns_suffix": self.primary_dns_suffix, "domain": self.domain,
             "nv_domain": self.nv_domain, "dhcp_domain": self.dhcp_domain,
             "sync_domain_with_membership": self.sync_domain_with_membership,
-            "search_list": list(self.search_list),
+            "search_list": list(self.search_list), "oem_codepage": self.oem_codepage,
             "persistent_routes": [r.to_dict() for r in self.persistent_routes],
             "control_set": self.control_set, "warnings": list(self.warnings),
         }
@@ -401,7 +404,11 @@ def global_settings(system_hive: Hive, control_set: int | str | None = None) -> 
             route = _parse_route(value.name, warnings)
             if route is not None:
                 routes.append(route)
+    nls = _Values(_get(ccs, r"Control\Nls\CodePage"), "Nls\\CodePage", warnings)
+    oem = nls.text("OEMCP")
+    oem_codepage = int(oem) if oem is not None and oem.strip().isdigit() else None
     return GlobalSettings(
+        oem_codepage=oem_codepage,
         hostname=nv_host or active, active_hostname=active, nv_hostname=nv_host,
         computer_name=_nonempty(cn.text("ComputerName")),
         primary_dns_suffix=_nonempty(suffix), domain=domain, nv_domain=nv_domain,
@@ -411,15 +418,17 @@ def global_settings(system_hive: Hive, control_set: int | str | None = None) -> 
         warnings=tuple(warnings))
 
 
-def apply_script(nics: Sequence[Interface], *, target: Target = "powershell",
+def apply_script(interfaces: Sequence[Interface], *, target: Target = "powershell",
                  match: Match = "new-adapter", known_guids: Iterable[str] = (),
-                 log_file: str | None = None, newline: str = "\r\n", wait: int = 60) -> str:
-    """The first-boot script that re-applies ``nics`` to the new adapter(s); see
-    ``winmigrate.netscript.build_script`` for the arguments and the quoting rules."""
+                 log_file: str | None = None, newline: str = "\r\n", wait: int = 60,
+                 codepage: int | None = None) -> str:
+    """The first-boot script that re-applies ``interfaces`` to the new adapter(s); see
+    ``winmigrate.netscript.build_script`` for the arguments and the quoting rules (a netsh
+    script with non-ASCII names must be saved in ``codepage``; ``build_script`` says so)."""
     from .netscript import build_script
 
-    return build_script(nics, target=target, match=match, known_guids=known_guids,
-                        log_file=log_file, newline=newline, wait=wait).text
+    return build_script(interfaces, target=target, match=match, known_guids=known_guids,
+                        log_file=log_file, newline=newline, wait=wait, codepage=codepage).text
 
 
 # -- reading helpers ---------------------------------------------------------------------------

@@ -40,9 +40,27 @@ def test_ls_and_get_on_a_real_system_hive() -> None:
     r = run("get", hive, "HKLM\\SYSTEM\\Select", "Current")
     assert r.returncode == 0 and r.stdout.strip() == "1"
     assert "note:" in r.stderr  # the HKLM\SYSTEM prefix was stripped, and said so
+    r = run("ls", hive, "HKLM\\SOFTWARE\\Microsoft")  # a path of another hive: said so
+    assert r.returncode != 0 and r.stdout == ""
+    assert r.stderr.count("\n") == 1
+    assert "names the SOFTWARE hive, but this is the SYSTEM hive" in r.stderr
     r = run("get", hive, "ControlSet001/Control/ComputerName/ComputerName", "ComputerName",
             "--json")
     assert json.loads(r.stdout)["data"] == "WKS-WIN732BITA"
+
+
+def test_a_prefix_naming_another_hive_is_refused(tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    import winmigrate
+
+    path = tmp_path / "software.hiv"
+    hive = winmigrate.create("SOFTWARE")
+    hive.root.create_key("Microsoft")
+    hive.save(path)
+    assert main(["ls", str(path), "HKLM\\SOFTWARE\\Microsoft"]) == 0
+    assert main(["ls", str(path), "HKEY_LOCAL_MACHINE\\SYSTEM\\Select"]) != 0
+    assert "names the SYSTEM hive, but this is the SOFTWARE hive" in capsys.readouterr().err
+    assert main(["ls", str(path), "Microsoft"]) == 0
 
 
 def test_get_formats(capsys: pytest.CaptureFixture[str]) -> None:

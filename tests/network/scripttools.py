@@ -159,15 +159,30 @@ def cmd_quoted(line: str) -> list[str]:
     return line.split('"')[1::2]
 
 
-def cmd_check_marker(text: str, marker: str) -> dict[str, int]:
+def cmd_unquote(segment: str) -> str:
+    """What a program receives for a double-quoted batch-file segment without variables: cmd's
+    first phase turns ``%%`` into ``%``; inside quotes ``& | < > ^`` are literal, and ``!`` is
+    too with delayed expansion disabled."""
+    assert "%" not in segment.replace("%%", ""), f"a lone % would expand: {segment!r}"
+    return segment.replace("%%", "%")
+
+
+def cmd_check_marker(text: str, marker: str, *, encodable: str = "ascii") -> dict[str, int]:
     """Where ``marker`` (part of hostile hive data) shows up in a cmd script; fails unless each
-    place is inert: a sanitised comment, an escaped echo, or a safe double-quoted argument."""
+    place is inert: a sanitised comment, an escaped echo, or a safe double-quoted argument
+    (every ``%`` doubled, no control character, nothing outside ``encodable``, and delayed
+    expansion disabled before any of them)."""
     seen = {"rem": 0, "echo": 0, "quoted": 0}
-    for line in text.splitlines():
+    lines = text.splitlines()
+    no_delayed = next((i for i, line in enumerate(lines)
+                       if line.startswith("setlocal") and "DisableDelayedExpansion" in line), None)
+    for number, line in enumerate(lines):
         if marker not in line:
             continue
-        assert line.isascii() and all(0x20 <= ord(c) <= 0x7E for c in line), repr(line)
+        line.encode(encodable)
+        assert all(ord(c) >= 0x20 and not 0x7F <= ord(c) <= 0x9F for c in line), repr(line)
         if line.startswith("rem "):
+            assert line.isascii(), repr(line)
             assert not set(line[4:]) & (CMD_SPECIAL | {"%", "!"}), f"unsafe comment {line!r}"
             seen["rem"] += 1
         elif line.startswith("echo("):
@@ -181,9 +196,10 @@ def cmd_check_marker(text: str, marker: str) -> dict[str, int]:
             assert any(marker in q for q in quoted), f"{marker} outside quotes: {line!r}"
             outside = "".join(line.split('"')[0::2])
             assert marker not in outside, f"{marker} outside quotes: {line!r}"
+            assert no_delayed is not None and no_delayed < number, "delayed expansion is on"
             for q in quoted:
                 if marker in q:
-                    assert not set(q) & set('"%!^&|<>'), f"unsafe quoted value {q!r}"
+                    cmd_unquote(q)
                     assert not q.endswith("\\")
             seen["quoted"] += 1
     return seen

@@ -80,6 +80,31 @@ def test_script_to_stdout_and_file(hive_file: str, tmp_path: Path,
     assert "wrote" in capsys.readouterr().err
 
 
+def test_netsh_script_in_the_guests_oem_code_page(tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """A French guest (OEM code page 850): its connection name is carried, and the batch file
+    is written in cp850, the code page cmd reads it in."""
+    import dataclasses
+
+    import winmigrate
+
+    from .fixtures import xen_static_nic
+
+    nic = dataclasses.replace(xen_static_nic(), name="Connexion au réseau local")
+    hive = winmigrate.Hive.from_bytes(system_bytes([nic]), writable=True)
+    hive.key("ControlSet001").create_key("Control\\Nls\\CodePage").set_value("OEMCP", "850")
+    path = tmp_path / "SYSTEM"
+    hive.save(path)
+    assert main(["net", "show", str(path), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["global"]["oem_codepage"] == 850
+    out = tmp_path / "net.cmd"
+    assert main(["net", "script", str(path), "--target", "netsh", "-o", str(out)]) == 0
+    assert "cp850" in capsys.readouterr().err
+    data = out.read_bytes()
+    assert 'newname="Connexion au réseau local"'.encode("cp850") in data
+    assert not data.isascii() and "réseau".encode() not in data
+
+
 def test_script_interface_and_mapping(hive_file: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["net", "script", hive_file, "--target", "powershell", "--interface", GUID_NONAME,
                  "--interface", GUID_XEN.lower(), "--match", f"{GUID_NONAME}=new-adapter",

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from winmigrate import UsageError
-from winmigrate.netscript import build_script, cmd_safe, ps_quote
+from winmigrate.netscript import build_script, cmd_quote, cmd_safe, ps_quote
 from winmigrate.network import Gateway, Interface, NetbiosMode, apply_script, interfaces
 
 from .fixtures import GUID_E1000, GUID_NONAME, GUID_XEN, standard_hive
@@ -20,6 +20,7 @@ from .scripttools import (
     cmd_check_marker,
     cmd_echo_text_ok,
     cmd_quoted,
+    cmd_unquote,
     ps_check_script,
     ps_eval,
     ps_marker_only_in_literals,
@@ -250,7 +251,7 @@ def test_powershell_hostile_values_stay_literal(nics: dict[str, Interface], valu
 
 
 @pytest.mark.parametrize("value", HOSTILE)
-def test_netsh_hostile_values_are_refused(nics: dict[str, Interface], value: str) -> None:
+def test_netsh_hostile_values_are_quoted_or_refused(nics: dict[str, Interface], value: str) -> None:
     nic = hostile_nic(nics[GUID_XEN], value)
     script = build_script([nic], target="netsh")
     text = script.text
@@ -258,6 +259,8 @@ def test_netsh_hostile_values_are_refused(nics: dict[str, Interface], value: str
     seen = cmd_check_marker(text, marker)
     if cmd_safe(value):
         assert seen["quoted"] >= 2  # newname="..." and the old connection's new name
+        rename = next(line for line in lines_of(text) if "newname=" in line and marker in line)
+        assert cmd_unquote(cmd_quoted(rename)[1]) == value
     else:
         assert seen["quoted"] == 0
         assert any("connection name not re-applied" in w for w in script.warnings)
@@ -274,6 +277,46 @@ def test_netsh_safe_but_unusual_name_is_quoted(nics: dict[str, Interface]) -> No
     assert seen["quoted"] == 2
     rename = next(line for line in lines_of(text) if "newname=" in line and "PWNX" in line)
     assert cmd_quoted(rename)[1] == name
+
+
+def test_netsh_names_with_cmd_specials_are_carried(nics: dict[str, Interface]) -> None:
+    """Connection names may hold & % ! ^ | < > (``R&D LAN``): quoted, % doubled, delayed
+    expansion off, so netsh receives them exactly."""
+    for name in ["R&D LAN", "LAN 100% ^up^ !x! <a|b>", "50%%PATH%%"]:
+        nic = dataclasses.replace(nics[GUID_XEN], name=name)
+        script = build_script([nic], target="netsh")
+        assert script.encoding == "ascii"
+        assert not any("connection name" in w for w in script.warnings)
+        seen = cmd_check_marker(script.text, name[:3])
+        assert seen["quoted"] == 2
+        rename = next(line for line in lines_of(script.text) if "newname=" in line)
+        assert cmd_unquote(cmd_quoted(rename)[1]) == name
+
+
+def test_netsh_localised_names_in_the_oem_code_page(nics: dict[str, Interface]) -> None:
+    """French, Spanish, German and Russian default connection names: carried when the guest's
+    OEM code page encodes them, the script then saved in that code page."""
+    cases = [("Connexion au réseau local", 850), ("Conexión de área local", 850),
+             ("LAN-Verbindung Äußere", 850), ("Подключение по локальной сети", 866),
+             ("Connexion au réseau local", 437)]
+    for name, codepage in cases:
+        nic = dataclasses.replace(nics[GUID_XEN], name=name)
+        script = build_script([nic], target="netsh", codepage=codepage)
+        assert script.encoding == f"cp{codepage}"
+        assert not any("connection name" in w for w in script.warnings)
+        data = script.to_bytes()
+        assert data.decode(f"cp{codepage}") == script.text
+        seen = cmd_check_marker(script.text, name, encodable=script.encoding)
+        assert seen["quoted"] == 2
+        rename = next(line for line in lines_of(script.text) if "newname=" in line)
+        assert cmd_unquote(cmd_quoted(rename)[1]) == name
+    # A name the code page cannot encode is still refused, and the script stays ASCII.
+    nic = dataclasses.replace(nics[GUID_XEN], name="Подключение")
+    script = build_script([nic], target="netsh", codepage=850)
+    assert script.encoding == "ascii" and script.text.isascii()
+    assert any("code page 850" in w for w in script.warnings)
+    with pytest.raises(UsageError):
+        build_script([nic], target="netsh", codepage=99999)
 
 
 def test_unicode_name_powershell_exact_netsh_skipped(nics: dict[str, Interface]) -> None:
@@ -387,8 +430,9 @@ def test_ps_quote_round_trip(text: str) -> None:
 @given(st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=0x7F)))
 def test_cmd_safe_excludes_every_special(text: str) -> None:
     if cmd_safe(text):
-        assert not set(text) & set('"%!^&|<>\r\n\x00')
+        assert not set(text) & set('"\r\n\x00')
         assert not text.endswith("\\") and text.isascii()
+        assert cmd_unquote(cmd_quote(text)[1:-1]) == text
 
 
 def test_cmd_echo_escaping(nics: dict[str, Interface]) -> None:

@@ -21,8 +21,12 @@ _PREFIX = re.compile(
 _HIVE_NAMES = ("SYSTEM", "SOFTWARE", "SAM", "SECURITY", "COMPONENTS", "BCD00000000", "DRIVERS")
 
 
-def normalize_key_path(path: str, *, note: bool = True) -> str:
-    """Accept ``/`` or ``\\`` and strip a ``HKLM\\SYSTEM``-style prefix (saying so on stderr)."""
+def normalize_key_path(path: str, *, note: bool = True, hive: Hive | None = None) -> str:
+    """Accept ``/`` or ``\\`` and strip a ``HKLM\\SYSTEM``-style prefix (saying so on stderr).
+
+    With ``hive``, a prefix naming another hive than the one opened (``HKLM\\SOFTWARE\\...`` on
+    a SYSTEM hive, by the file name Windows stores in its base block) is refused: the key would
+    not be found, and "key not found" would not say why."""
     # "/" separates only in a path without backslashes ("/" is legal in key names).
     p = (path if "\\" in path else path.replace("/", "\\")).strip()
     m = _PREFIX.match(p)
@@ -32,6 +36,11 @@ def normalize_key_path(path: str, *, note: bool = True) -> str:
         head, _, tail = rest.partition("\\")
         if stripped.upper().rstrip("\\").endswith(("HKLM", "HKEY_LOCAL_MACHINE")) and \
                 head.upper() in _HIVE_NAMES:
+            actual = hive_kind(hive) if hive is not None else None
+            if actual is not None and actual != head.upper():
+                raise UsageError(f"{stripped}{head} names the {head.upper()} hive, but this is "
+                                 f"the {actual} hive (the name in its base block): give the "
+                                 "path inside this hive, or open the other one")
             stripped += head + "\\"
             rest = tail
         if note:
@@ -39,6 +48,13 @@ def normalize_key_path(path: str, *, note: bool = True) -> str:
                   f"reading {rest or '(root)'}", file=sys.stderr)
         p = rest
     return p.strip("\\")
+
+
+def hive_kind(hive: Hive) -> str | None:
+    """``SYSTEM``, ``SOFTWARE``... by the file name Windows stores in the base block (its last
+    characters, e.g. ``emRoot\\System32\\Config\\SYSTEM``); ``None`` when it names none."""
+    name = hive.base_block.file_name.replace("/", "\\").rsplit("\\", 1)[-1].upper()
+    return name if name in _HIVE_NAMES else None
 
 
 def open_hive(path: str, *, writable: bool = False, args: argparse.Namespace | None = None) -> Hive:

@@ -49,7 +49,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from ..regfile import export_reg
 
     with open_hive(args.hive, args=args) as hive:
-        path = normalize_key_path(args.path)
+        path = normalize_key_path(args.path, hive=hive)
         source = hive.key(path) if path else hive
         with Progress("exporting", "keys") as progress, AtomicOutput(args.output) as out:
             report = export_reg(source, out, prefix=args.prefix, regedit4=args.regedit4,

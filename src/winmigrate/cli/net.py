@@ -210,7 +210,7 @@ def cmd_script(args: argparse.Namespace) -> int:
     from ..netscript import build_script
     from ..network import interfaces_to_migrate, normalize_guid
 
-    nics, _settings = _read(args)
+    nics, settings = _read(args)
     if args.interface:
         by_guid = {n.guid: n for n in nics}
         chosen = []
@@ -237,17 +237,29 @@ def cmd_script(args: argparse.Namespace) -> int:
             chosen.append(by_guid[norm])
     script = build_script(chosen, target=args.target, match=match,
                           known_guids=[n.guid for n in nics], log_file=args.log_file,
-                          wait=args.wait)
+                          wait=args.wait, codepage=_codepage(settings.oem_codepage))
     for nic in chosen:
         for w in nic.warnings:
             print(f"winmigrate: warning: {nic.guid}: {safe_text(w)}", file=sys.stderr)
     for w in script.warnings:
         print(f"winmigrate: warning: {safe_text(w)}", file=sys.stderr)
+    if script.encoding != "ascii":
+        print(f"winmigrate: note: the script is encoded in the guest's OEM code page "
+              f"({script.encoding}), the one cmd reads it in", file=sys.stderr)
     if args.output:
         with open(args.output, "wb") as f:
-            f.write(script.text.encode("ascii"))
+            f.write(script.to_bytes())
         names = ", ".join(n.guid for n in chosen)
         print(f"winmigrate: wrote {args.output} ({args.target}) for {names}", file=sys.stderr)
     else:
-        sys.stdout.write(script.text)
+        sys.stdout.flush()
+        sys.stdout.buffer.write(script.to_bytes())
+        sys.stdout.buffer.flush()
     return 0
+
+
+def _codepage(number: int | None) -> int | None:
+    """The guest's OEM code page when Python has a codec for it (else ASCII names only)."""
+    from ..netscript import codepage_codec
+
+    return number if codepage_codec(number) is not None else None

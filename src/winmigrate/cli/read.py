@@ -126,7 +126,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 def cmd_ls(args: argparse.Namespace) -> int:
     with open_hive(args.hive, args=args) as hive:
-        key = hive.key(normalize_key_path(args.path))
+        key = hive.key(normalize_key_path(args.path, hive=hive))
         if args.json:
             out = key_to_dict(key)
             out["subkeys"] = [key_to_dict(k, values=False) for k in key.subkeys()]
@@ -165,7 +165,7 @@ def _print_value(value: Value, *, single: bool) -> None:
 
 def cmd_get(args: argparse.Namespace) -> int:
     with open_hive(args.hive, args=args) as hive:
-        key = hive.key(normalize_key_path(args.path))
+        key = hive.key(normalize_key_path(args.path, hive=hive))
         if args.value is not None:
             value = key.value(args.value)
             if args.raw:

@@ -113,7 +113,7 @@ def _strings(type_number: int, raw: bytes) -> list[str]:
 def _start(hive_path: str, path: str, args: argparse.Namespace) -> tuple[Hive, Key]:
     hive = open_hive(hive_path, args=args)
     try:
-        key = hive.key(normalize_key_path(path)) if path else hive.root
+        key = hive.key(normalize_key_path(path, hive=hive)) if path else hive.root
     except BaseException:
         hive.close()
         raise
