@@ -1,5 +1,5 @@
-"""Every new command, given a bad file or a bad key: exit code 1, one clear line on stderr, no
-traceback -- and a traceback with --debug. Bad command lines exit with 2."""
+"""Every command that opens a hive, given a bad file or a bad key: exit code 1, one clear line on
+stderr, no traceback -- and a traceback with --debug. Bad command lines exit with 2."""
 
 from __future__ import annotations
 
@@ -51,10 +51,35 @@ COMMANDS: list[tuple[str, ...]] = [
     ("diff", "{good}", "{hive}"),
     ("find", "{hive}", "x"),
     ("timeline", "{hive}"),
+    ("info", "{hive}"),
+    ("ls", "{hive}"),
+    ("get", "{hive}", "K", "v"),
+    ("recover", "{hive}", "-o", "{out}"),
+    ("net", "show", "{hive}"),
+    ("net", "script", "{hive}", "--target", "netsh", "-o", "{out}"),
+    ("services", "list", "{hive}"),
+    ("services", "show", "{hive}", "viostor"),
+    ("services", "set-start", "{hive}", "viostor", "boot"),
+    ("services", "remove", "{hive}", "viostor"),
+    ("cdd", "list", "{hive}"),
+    ("cdd", "add", "{hive}", "PCI\\VEN_1AF4&DEV_1001", "viostor"),
+    ("cdd", "remove", "{hive}", "--service", "viostor"),
+    ("xen", "detect", "{hive}"),
+    ("xen", "neutralise", "{hive}"),
+    ("xen", "neutralise", "{hive}", "--dry-run"),
+    ("migrate", "xen-to-kvm", "--system", "{hive}", "--dry-run"),
+    ("migrate", "xen-to-kvm", "--system", "{hive}"),
+    ("migrate", "xen-to-kvm", "--system", "{good}", "--software", "{hive}", "--dry-run"),
 ]
 
 
-@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: "-".join(c[:1] + c[3:4]))
+def _command_id(command: tuple[str, ...]) -> str:
+    words = [w for w in command if w.isidentifier() or w in ("set-start", "xen-to-kvm")]
+    flags = [w for w in command if w in ("--dry-run", "--software")]
+    return "-".join(words[:2] + flags)
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=_command_id)
 @pytest.mark.parametrize(("make", "words"), BAD_FILES, ids=lambda x: getattr(x, "__name__", ""))
 def test_bad_hive_files(tmp_path: Path, command: tuple[str, ...], make: Callable[[Path], Path],
                         words: tuple[str, ...]) -> None:

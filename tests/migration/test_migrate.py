@@ -310,6 +310,44 @@ def test_dirty_hive_without_replay_is_refused(corpus: Path, tmp_path: Path) -> N
     assert path.read_bytes() == original
 
 
+@pytest.mark.parametrize("fixture", ["xen_win7_small.hiv", "xen_win10_small.hiv"])
+def test_dirty_fixture_refused_without_its_logs_and_replayed_with_them(tmp_path: Path,
+                                                                         fixture: str) -> None:
+    """Without the corpus: a Xen guest fixture made dirty the way Windows 8.1+ leaves a hive
+    (the primary a write behind, two new-format logs holding it), then migrated."""
+    from tests.fuzz.seeds import build_dirty_new
+    from tests.helpers import FIXTURES
+    from winmigrate.cli import main
+
+    primary, logs = build_dirty_new((FIXTURES / fixture).read_bytes())
+    path = tmp_path / "SYSTEM"
+    path.write_bytes(primary)
+    with winmigrate.open(path, writable=True, logs="ignore") as hive:
+        assert hive.dirty
+        before = dump(hive)
+        plan = plan_xen_to_kvm(hive)
+        assert any("dirty" in w for w in plan.warnings)
+        with pytest.raises(DirtyHiveError):
+            plan.apply()
+        assert dump(hive) == before
+    with winmigrate.open(path, writable=True) as hive:  # dirty, and no logs to replay it
+        assert hive.recovery is not None and not hive.recovery.applied
+        with pytest.raises(DirtyHiveError):
+            plan_xen_to_kvm(hive).apply()
+    assert main(["migrate", "xen-to-kvm", "--system", str(path)]) == 1
+    assert path.read_bytes() == primary
+    for role, data in logs.items():
+        (tmp_path / f"SYSTEM.{role}").write_bytes(data)
+    assert main(["migrate", "xen-to-kvm", "--system", str(path)]) == 0
+    assert (tmp_path / "SYSTEM.bak").read_bytes() == primary  # backed up with its logs
+    assert (tmp_path / "SYSTEM.LOG1.bak").read_bytes() == logs["LOG1"]
+    with winmigrate.open(path) as saved:
+        assert not saved.dirty and saved.check().ok
+        assert saved.get_key("Added2") is not None  # what the logs held is kept
+        assert storage_ready(saved) == []
+    assert all((tmp_path / f"SYSTEM.{role}").stat().st_size == 0 for role in logs)
+
+
 def test_dirty_hive_is_replayed_first(corpus: Path, tmp_path: Path) -> None:
     src = corpus / "mkorman90_regipy/regipy_tests/data/SYSTEM_B"
     if not src.is_file():
