@@ -320,7 +320,7 @@ def _first_boot(drv: StorageDriver, report: XenReport, firstboot_image: str | No
         cmd = u.quiet_uninstall_string or u.uninstall_string or "(no uninstall command)"
         notes.append(f"uninstall {u.display_name}: {cmd}")
     if report.nics:
-        labels = ", ".join(n.label for n in report.nics)
+        labels = ", ".join(dict.fromkeys(n.label for n in report.nics))  # once, not per set
         notes.append(f"re-apply the network settings of the Xen NIC(s) {labels} to the new "
                      "virtio NIC (winmigrate.network.apply_script)")
     if firstboot_image is not None:

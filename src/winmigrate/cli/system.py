@@ -164,11 +164,13 @@ def _register_services(sub: argparse._SubParsersAction[argparse.ArgumentParser])
 
     p = s.add_parser("add", help="create or update a service",
                      description="Create a service (or update the values given) in every "
-                                 "control set Select uses. ImagePath is REG_EXPAND_SZ and is "
+                                 "control set Select uses; a new service needs --type, --start "
+                                 "and --error-control. ImagePath is REG_EXPAND_SZ and is "
                                  "quoted when it holds spaces.",
                      epilog="example:\n  winmigrate services add SYSTEM KvmConv --type own "
-                            "--start auto \\\n    --image-path 'C:\\Windows\\KvmConv\\kvmconv.exe' "
-                            "--object-name LocalSystem --dry-run", formatter_class=_FMT)
+                            "--start auto --error-control normal \\\n    --image-path "
+                            "'C:\\Windows\\KvmConv\\kvmconv.exe' --object-name LocalSystem "
+                            "--dry-run", formatter_class=_FMT)
     _hive_args(p)
     p.add_argument("name", help="service name")
     p.add_argument("--type", help="kernel, filesystem, own, share or a number (e.g. 0x10)")
