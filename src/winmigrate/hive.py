@@ -942,8 +942,10 @@ class Key:
     def set_value(self, name: str, data: Any = None, type: RegType | int | None = None, *,
                   raw: bytes | None = None) -> Value:
         """Create or replace value ``name``. Give exactly one of ``data`` (encoded for ``type``,
-        inferred when omitted: str -> SZ, int -> DWORD, list[str] -> MULTI_SZ, bytes -> BINARY)
-        and ``raw`` (stored byte for byte, with ``type`` defaulting to REG_BINARY)."""
+        inferred when omitted: str -> SZ, int -> DWORD, list[str] -> MULTI_SZ, bytes -> BINARY;
+        strings as regedit stores them, UTF-16LE with their NUL -- except a REG_LINK target,
+        a counted path without one) and ``raw`` (stored byte for byte, with ``type`` defaulting
+        to REG_BINARY)."""
         return self._hive._require_writable().set_value(self, name, data, type, raw)  # type: ignore[no-any-return]
 
     def delete_value(self, name: str) -> None:

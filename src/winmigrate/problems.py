@@ -14,6 +14,11 @@ class Problem:
     path: str | None
     message: str
 
+    @property
+    def text(self) -> str:
+        """The whole finding as one line: where (offset, key) and what."""
+        return str(self)
+
     def __str__(self) -> str:
         where = []
         if self.offset is not None:

@@ -103,3 +103,16 @@ def test_check_finds_problems(tmp_path: Path) -> None:
     assert "PROBLEMS" in r.stdout and "offset 0x" in r.stdout
     r = run("check", bad, "--json")
     assert r.returncode == 1 and json.loads(r.stdout)["ok"] is False
+
+
+def test_check_report_problems_have_offset_and_text() -> None:
+    """``CheckReport.problems``: each with the file offset and a one-line text."""
+    data = bytearray(TYPES_HIVE.read_bytes())
+    i = data.index(b"ascii")
+    data[i:i + 5] = b"zscii"  # the Names list is out of order now
+    report = winmigrate.Hive.from_bytes(bytes(data)).check()
+    assert not report.ok and report.problems
+    for problem in report.problems:
+        assert problem.offset is not None and problem.offset > 4096
+        assert problem.text == str(problem) and f"0x{problem.offset:x}" in problem.text
+        assert problem.message in problem.text

@@ -219,10 +219,10 @@ def test_corpus_dirty_hive(corpus: Path, tmp_path: Path, rel: str) -> None:
     out.write_bytes(bytes(image[:BASE + report.bins_size_after]))
     with winmigrate.open(out) as reread:
         assert reread.recovery is None and not reread.dirty
-    _oracles(out, len(recovered), slow=len(image) > (4 << 20))
+    _oracles(out, len(recovered))
 
 
-def _oracles(path: Path, keys: int, *, slow: bool) -> None:
+def _oracles(path: Path, keys: int) -> None:
     try:
         from tests.oracles import (
             hivexml_available,
@@ -234,11 +234,10 @@ def _oracles(path: Path, keys: int, *, slow: bool) -> None:
         return
     if hivexml_available():
         assert hivexml_ok(path) is True
-    if python_registry_available() and not slow:
+    if python_registry_available():
         assert python_registry_dump(path).counts()[0] == keys
 
 
-@pytest.mark.slow
 def test_system_b_python_registry(corpus: Path, tmp_path: Path) -> None:
     path = corpus / "mkorman90_regipy/regipy_tests/data/SYSTEM_B"
     if not path.is_file():

@@ -108,3 +108,13 @@ def test_multi_string_round_trip(items: list[str]) -> None:
 @given(st.integers(0, 0xFFFFFFFF))
 def test_dword_round_trip(n: int) -> None:
     assert V.decode(V.REG_DWORD, V.encode(V.REG_DWORD, n)) == n
+
+
+def test_a_link_is_stored_without_terminator() -> None:
+    """SZ and EXPAND_SZ carry their NUL as regedit stores them; a REG_LINK target is a counted
+    path (the kernel takes the data length as the path length)."""
+    assert V.encode(V.REG_SZ, "ab") == "ab\0".encode("utf-16-le")
+    assert V.encode(V.REG_EXPAND_SZ, "ab") == "ab\0".encode("utf-16-le")
+    target = "\\Registry\\Machine\\System\\ControlSet001"
+    assert V.encode(V.REG_LINK, target) == target.encode("utf-16-le")
+    assert V.decode(V.REG_LINK, V.encode(V.REG_LINK, target)) == target

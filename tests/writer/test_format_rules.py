@@ -198,6 +198,17 @@ def test_max_fields_grow_on_insert_and_are_recounted_after_delete() -> None:
     nk = k._fields()
     assert nk[L.NK_MAX_NAME] & 0xFFFF == 2 * len("short")
     assert nk[L.NK_MAX_VALUE_NAME] == 2 and nk[L.NK_MAX_VALUE_DATA] == 10
+    # The longest class name of the subkeys (UTF-16 bytes), the same way.
+    assert nk[L.NK_MAX_CLASS] == 0
+    k.subkey("short").set_class_name("a class name")
+    k.create_key("other").set_class_name("cls")
+    assert k._fields()[L.NK_MAX_CLASS] == 2 * len("a class name")
+    k.subkey("short").set_class_name(None)
+    hive.to_bytes()
+    assert k._fields()[L.NK_MAX_CLASS] == 2 * len("cls")
+    k.delete_key("other")
+    hive.to_bytes()
+    assert k._fields()[L.NK_MAX_CLASS] == 0
 
 
 def test_timestamps_and_base_block_after_a_save() -> None:
@@ -246,6 +257,28 @@ def test_untouched_cells_and_foreign_bits_are_preserved() -> None:
     changed = [i for i in range(0, len(a), 8) if a[i:i + 8] != b[i:i + 8]]
     assert len(changed) <= 4  # the DWORD (resident) and the key's timestamp
     assert hive.check().ok
+
+
+@pytest.mark.parametrize("rel", ["kupiakos_qthivex/hives/SYSTEM",  # 1.5, access bits 2
+                                 "msuhanov_yarp/hives_for_tests/System_Delta"])  # 1.6, layered
+def test_access_bits_and_layered_key_fields_survive_edits(rel: str) -> None:
+    """The nk's access bits (and, in 1.6, the layered-key bit fields beside them) belong to
+    Windows: values set, subkeys added and renames leave them as they were."""
+    hive = winmigrate.Hive.from_bytes(corpus_file(rel).read_bytes(), writable=True)
+    marked = [k for k in hive.walk() if k._fields()[L.NK_ACCESS_BITS]][:40]
+    assert marked  # the hive really has such keys: the test can fail
+    expected = {}
+    for i, key in enumerate(marked):
+        bits = key._fields()[L.NK_ACCESS_BITS]
+        key.set_value("winmigrate-test", i)
+        key.create_key(f"winmigrate-sub-{i}")
+        if i % 3 == 0 and key.parent is not None:
+            key.rename(key.name + "-renamed-\u0416")  # a UTF-16 name: the node is rewritten
+        expected[key.path] = bits
+    saved = winmigrate.Hive.from_bytes(hive.to_bytes())
+    for path, bits in expected.items():
+        assert saved.key(path)._fields()[L.NK_ACCESS_BITS] == bits, path
+    assert saved.check().ok
 
 
 def test_unchanged_open_save_is_logically_identical(tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -22,7 +22,28 @@ NAMES = st.sampled_from(["a", "B", "straße", "Äpfel", "ÄPFEL", "Ωμέγα", 
                          "Case", "case", "x1", "x2", "x3", "😀", "Москва", "_u", "~t"])
 VALUE_NAMES = st.sampled_from(["", "v", "V", "Start", "ü", "long" * 20, "n1", "n2"])
 SIZES = st.sampled_from([0, 1, 4, 5, 100, 16344, 16345, 40000, 1 << 20])
-TYPES = st.sampled_from([0, 1, 2, 3, 4, 7, 11, 0x200000, 0xFFFF0012])
+TYPES = st.sampled_from([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0x200000, 0xFFFF0012])
+TEXT = st.text(alphabet=st.characters(blacklist_characters="\0"), max_size=30)
+ITEMS = st.lists(st.text(alphabet=st.characters(blacklist_characters="\0"), min_size=1,
+                         max_size=10), max_size=4)
+
+
+def _utf16(text: str) -> bytes:
+    return text.encode("utf-16-le", "surrogatepass")
+
+
+# (type given to set_value or None to infer it, data, the type and raw bytes the model expects):
+# the encodings written out independently of winmigrate's (regedit's layouts).
+TYPED_DATA = st.one_of(
+    TEXT.map(lambda t: (None, t, 1, _utf16(t + "\0"))),
+    TEXT.map(lambda t: (2, t, 2, _utf16(t + "\0"))),
+    TEXT.map(lambda t: (6, t, 6, _utf16(t))),  # a link target is a counted path
+    st.integers(0, 2**32 - 1).map(lambda n: (None, n, 4, n.to_bytes(4, "little"))),
+    st.integers(0, 2**32 - 1).map(lambda n: (5, n, 5, n.to_bytes(4, "big"))),
+    st.integers(0, 2**64 - 1).map(lambda n: (11, n, 11, n.to_bytes(8, "little"))),
+    ITEMS.map(lambda xs: (None, xs, 7, _utf16("".join(x + "\0" for x in xs) + "\0"))),
+    st.binary(max_size=40).map(lambda b: (None, b, 3, b)),
+)
 
 
 class Model:
@@ -94,6 +115,19 @@ class HiveMachine(RuleBasedStateMachine):
         raw = data.draw(st.binary(min_size=min(size, 64), max_size=min(size, 64)))
         raw = (raw * (size // max(len(raw), 1) + 1))[:size] if raw else bytes(size)
         key.set_value(name, raw=raw, type=type_)
+        fp = self._folded(path)
+        values = self.model[fp][1]
+        stored = values.get(collation_key(name), (name,))[0]
+        values[collation_key(name)] = (stored, type_, raw)
+
+    @rule(path=paths, name=VALUE_NAMES, typed=TYPED_DATA)
+    def set_typed_value(self, path: tuple[str, ...], name: str,
+                        typed: tuple[int | None, object, int, bytes]) -> None:
+        key = self._key(path)
+        if key is None:
+            return
+        given, data, type_, raw = typed
+        key.set_value(name, data, given)
         fp = self._folded(path)
         values = self.model[fp][1]
         stored = values.get(collation_key(name), (name,))[0]

@@ -116,6 +116,10 @@ def encode(type_: int, data: object) -> bytes:
     if type_ in STRING_TYPES:
         if not isinstance(data, str):
             raise TypeError(f"type {type_} takes a str, not {type(data).__name__}")
+        if type_ == REG_LINK:
+            # A symbolic link's target (SymbolicLinkValue) is a counted string: the kernel takes
+            # the data length as the path length, so a terminating NUL would be part of the path.
+            return data.encode("utf-16-le", "surrogatepass")
         return encode_string(data)
     if type_ == REG_MULTI_SZ:
         if isinstance(data, str) or not all(isinstance(s, str) for s in data):  # type: ignore[attr-defined]
