@@ -382,7 +382,8 @@ def fan_in(data: bytes, rng: random.Random, lay: HiveLayout) -> bytes:
     same = bytes(buf[elems[0]:elems[0] + 4])
     stride = 8 if sig in (b"lf", b"lh") else 4
     if rng.random() < 0.5 and cell + 8 <= len(buf):  # fill the cell with the first element
-        length = -_I32.unpack_from(buf, cell)[0] - 4
+        # (An earlier stacked mutator may have made the size absurd: stay inside the file.)
+        length = min(-_I32.unpack_from(buf, cell)[0], len(buf) - cell) - 4
         capacity = max(0, (length - 4) // stride)
         first = bytes(buf[elems[0]:elems[0] + stride])
         buf[cell + 8:cell + 8 + capacity * stride] = first * capacity

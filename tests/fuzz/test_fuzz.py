@@ -320,3 +320,21 @@ def test_atheris_entry_without_running_libfuzzer() -> None:
         assert first == atheris_entry.custom_mutator(packed, 1 << 20, 7)
     atheris_entry.test_one_input(packed)
     atheris_entry.test_one_input(synthetic_seeds()[0].data)
+
+
+def test_stacked_mutators_never_grow_the_input() -> None:
+    """Each mutator of a stack sees bytes an earlier one damaged (a list cell's size made absurd
+    by ``overwrite``, say) yet must not blow the input up: campaign b's input 584365 was 2 GiB
+    once ``fan_in`` filled a cell whose size ``overwrite`` had set to -2**31."""
+    for seed in synthetic_seeds():
+        lay = mutators.hive_layout(seed.data)
+        for i in range(60):
+            data, _used = mutators.mutate_hive(seed.data, random.Random(i), lay)
+            assert len(data) <= len(seed.data) + 64
+        for size in (-0x80000000, -0x7FFFFFF8, 0x7FFFFFF8):
+            buf = bytearray(seed.data)
+            for cell, _sig, _count, elems in lay.lists:
+                if len(elems) > 1:
+                    struct.pack_into("<i", buf, cell, size)
+            for i in range(10):
+                assert len(mutators.fan_in(bytes(buf), random.Random(i), lay)) <= len(buf) + 64
