@@ -27,6 +27,8 @@ from .regf.security import SecurityDescriptor
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from .hive import Hive
 
 _BASE = L.BASE_BLOCK_SIZE
@@ -151,7 +153,7 @@ class _Checker:
 
     # -- the tree ------------------------------------------------------------------------------
 
-    def tree(self, root: int) -> None:
+    def tree(self, root: int, progress: Callable[[int], None] | None = None) -> None:
         buf = self.img.buf
         start = self.cell(root, "root key node", "")
         if start is None:
@@ -166,6 +168,8 @@ class _Checker:
                 self.add("key is reached twice (shared or cyclic subkey lists)", off, path)
                 continue
             seen.add(off)
+            if progress is not None and not len(seen) & 0x3FF:
+                progress(len(seen))
             if depth > L.MAX_KEY_DEPTH:
                 self.add(f"keys nested deeper than {L.MAX_KEY_DEPTH}", off, path)
                 continue
@@ -454,9 +458,10 @@ class _Checker:
             self.referenced.add(sk)
 
 
-def check_hive(hive: Hive, *, limit: int = 1000) -> CheckReport:
+def check_hive(hive: Hive, *, limit: int = 1000,
+               progress: Callable[[int], None] | None = None) -> CheckReport:
     """Run every check on ``hive`` (its current in-memory image). At most ``limit`` problems
-    are listed."""
+    are listed; ``progress`` is called now and then with the number of keys checked."""
     img = hive._img
     bb = hive._bb
     if hive._editor is not None and hive._editor.modified:
@@ -469,7 +474,7 @@ def check_hive(hive: Hive, *, limit: int = 1000) -> CheckReport:
     c.base_block(len(img.buf))
     c.bins()
     root = hive._root._off
-    c.tree(root)
+    c.tree(root, progress)
     c.security()
     referenced = c.referenced | {root}
     unreferenced = tuple(sorted(o for o in c.allocated if o not in referenced))

@@ -40,7 +40,7 @@ from .regf.values import decode
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import mmap
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
     from datetime import datetime
     from types import TracebackType
     from typing import Any, Literal
@@ -428,11 +428,12 @@ class Hive:
 
     # -- checks, writing (implemented in their own modules) ------------------------------------
 
-    def check(self) -> CheckReport:
-        """Windows' load-time checks over the whole hive, as a report (see ``.check``)."""
+    def check(self, *, progress: Callable[[int], None] | None = None) -> CheckReport:
+        """Windows' load-time checks over the whole hive, as a report (see ``.check``);
+        ``progress`` is called now and then with the number of keys checked."""
         from .check import check_hive
 
-        return check_hive(self)
+        return check_hive(self, progress=progress)
 
     def _require_writable(self) -> Any:
         where = f"{self._source}: " if self._source else ""

@@ -116,3 +116,14 @@ def test_check_report_problems_have_offset_and_text() -> None:
         assert problem.offset is not None and problem.offset > 4096
         assert problem.text == str(problem) and f"0x{problem.offset:x}" in problem.text
         assert problem.message in problem.text
+
+
+def test_check_reports_progress() -> None:
+    """``check(progress=...)`` is called with the number of keys checked (the CLI shows it on a
+    terminal when the check takes more than a second)."""
+    from tests.helpers import FIXTURES
+
+    seen: list[int] = []
+    with winmigrate.open(FIXTURES / "many_subkeys.hiv") as hive:
+        assert hive.check(progress=seen.append).ok
+    assert seen == [1024]  # 1502 keys: reported every 1024

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from .common import add_hive_options, open_hive, print_json
+from .progress import Progress
 from .writing import note
 
 
@@ -31,7 +32,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     with open_hive(args.hive, args=args) as hive:
         if hive.recovery is not None and hive.recovery.applied:
             note(f"{args.hive} is dirty: checked after replaying its transaction logs")
-        report = hive.check()
+        with Progress("checking", "keys") as progress:
+            report = hive.check(progress=progress)
     if args.json:
         out = report.to_dict()
         out["file"] = args.hive
