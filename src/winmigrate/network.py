@@ -44,6 +44,7 @@ from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Interface
 from typing import TYPE_CHECKING
 
 from .errors import KeyNotFoundError, UsageError
+from .regf.values import parse_decimal
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -406,7 +407,7 @@ def global_settings(system_hive: Hive, control_set: int | str | None = None) -> 
                 routes.append(route)
     nls = _Values(_get(ccs, r"Control\Nls\CodePage"), "Nls\\CodePage", warnings)
     oem = nls.text("OEMCP")
-    oem_codepage = int(oem) if oem is not None and oem.strip().isdigit() else None
+    oem_codepage = parse_decimal(oem) if oem is not None else None
     return GlobalSettings(
         oem_codepage=oem_codepage,
         hostname=nv_host or active, active_hostname=active, nv_hostname=nv_host,
@@ -517,9 +518,9 @@ class _Values:
         data = self.raw(name)
         if data is None or (isinstance(data, int) and not isinstance(data, bool)):
             return data
-        if isinstance(data, str) and data.strip().lstrip("-").isdigit():
+        if isinstance(data, str) and (number := parse_decimal(data)) is not None:
             self._odd(name, data, "a DWORD")
-            return int(data.strip())
+            return number
         self._odd(name, data, "a DWORD")
         return None
 
@@ -664,7 +665,7 @@ def _class_instances(ccs: Key) -> dict[str, _Adapter]:
     if cls is None:
         return out
     for sub in cls.subkeys():
-        if not (len(sub.name) == 4 and sub.name.isdigit()):
+        if not (len(sub.name) == 4 and sub.name.isascii() and sub.name.isdigit()):
             continue  # "Properties", "Configuration": not adapters
         warnings: list[str] = []
         values = _Values(sub, f"Class\\{sub.name}", warnings)

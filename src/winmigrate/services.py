@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, TypeAlias
 
 from .errors import KeyNotFoundError, UsageError
 from .regf.regtype import RegType
+from .regf.values import parse_decimal
 from .system import (
     Change,
     ChangeSet,
@@ -212,9 +213,9 @@ class _Reader:
         data = value.data
         if value.type_number in (RegType.DWORD, RegType.QWORD) and isinstance(data, int):
             return data
-        if isinstance(data, str) and data.strip().lstrip("-").isdigit():
+        if isinstance(data, str) and (number := parse_decimal(data)) is not None:
             self.warnings.append(f"{name} is {value.type!s} {data!r}, not a REG_DWORD")
-            return int(data.strip())
+            return number
         if isinstance(data, str) and data.strip().lower().startswith("0x"):
             try:
                 number = int(data.strip(), 16)

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Literal, TypeAlias
 
 from .errors import UsageError, WinmigrateError
 from .regf.regtype import RegType, to_regtype
-from .regf.values import decode, encode, infer_type
+from .regf.values import decode, encode, infer_type, parse_decimal
 
 if TYPE_CHECKING:
     from .hive import Hive, Key, Value
@@ -278,8 +278,9 @@ class WindowsVersion:
 def _int(data: object) -> int | None:
     if isinstance(data, int):
         return data
-    if isinstance(data, str) and data.strip().isdigit():
-        return int(data.strip())
+    if isinstance(data, str):
+        number = parse_decimal(data)
+        return number if number is not None and number >= 0 else None
     return None
 
 

@@ -92,6 +92,21 @@ def test_wrong_types_and_missing_values() -> None:
     assert not xen.warnings
 
 
+def test_numbers_written_as_odd_strings_are_not_numbers() -> None:
+    """A Start stored as the REG_SZ "²" (fuzz campaign b, input 756912): "²".isdigit() is true
+    but it is no number; ignored with a warning, never a stray ValueError."""
+    hive = _odd_hive()
+    key = hive.key(r"ControlSet001\Services\odd")
+    for text in ("²", "٣", "1²"):
+        key.set_value("Start", text)
+        svc = services.get_service(hive, "odd")
+        assert svc is not None and svc.start is None
+        assert any("not a number" in w for w in svc.warnings)
+    key.set_value("Start", " 2 ")
+    svc = services.get_service(hive, "odd")
+    assert svc is not None and svc.start == StartType.AUTO
+
+
 def test_unknown_numbers_are_kept() -> None:
     hive = _odd_hive()
     hive.key(r"ControlSet001\Services\odd").set_value("Start", 7)

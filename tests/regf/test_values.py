@@ -118,3 +118,13 @@ def test_a_link_is_stored_without_terminator() -> None:
     target = "\\Registry\\Machine\\System\\ControlSet001"
     assert V.encode(V.REG_LINK, target) == target.encode("utf-16-le")
     assert V.decode(V.REG_LINK, V.encode(V.REG_LINK, target)) == target
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("42", 42), (" 7 ", 7), ("-3", -3), ("+5", 5), ("0x10", None), ("", None), ("-", None),
+    ("²", None), ("1²", None), ("٣", None), ("4 2", None), ("12a", None),
+])
+def test_parse_decimal_takes_ascii_digits_only(text: str, expected: int | None) -> None:
+    """str.isdigit() is true for "²", which int() refuses (fuzz campaign b, input 756912: a
+    service's Start stored as the REG_SZ "²")."""
+    assert V.parse_decimal(text) == expected

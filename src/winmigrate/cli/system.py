@@ -56,7 +56,7 @@ def parse_control_sets(text: str) -> ControlSetSelection:
     items = [i.strip() for i in t.split(",") if i.strip()]
     if not items:
         raise UsageError(f"no control set in {text!r}")
-    return [int(i) if i.isdigit() else i for i in items]
+    return [int(i) if i.isascii() and i.isdigit() else i for i in items]
 
 
 def _number(text: str, names: dict[str, int], what: str) -> int:

@@ -33,7 +33,7 @@ class RegType(IntEnum):
         if isinstance(text, int):
             return to_regtype(text)
         t = text.strip()
-        if t.isdigit() or t.lower().startswith("0x"):
+        if (t.isascii() and t.isdigit()) or t.lower().startswith("0x"):
             return to_regtype(int(t, 0))
         key = t.upper().replace("-", "_")
         if key.startswith("REG_"):

@@ -75,6 +75,17 @@ def decode(type_: int, raw: bytes) -> str | int | list[str] | bytes:
     return raw
 
 
+def parse_decimal(text: str) -> int | None:
+    """The number in ``text`` when it is a decimal integer in ASCII digits (sign and surrounding
+    blanks allowed), else ``None``. (``str.isdigit`` also accepts superscripts such as ``²``,
+    which ``int`` refuses: registry strings come from anywhere.)"""
+    t = text.strip()
+    body = t[1:] if t[:1] in ("+", "-") else t
+    if body and body.isascii() and body.isdigit():
+        return int(t)
+    return None
+
+
 def encode_string(text: str) -> bytes:
     """UTF-16LE with the terminating NUL, as ``RegSetValueEx`` callers and regedit store it."""
     return (text + "\0").encode("utf-16-le", "surrogatepass")
