@@ -83,7 +83,7 @@ IPAddress = IPv4Address | IPv6Address
 _GUID_RE = re.compile(
     r"^\{?([0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})\}?$")
 _LIST_SPLIT = re.compile(r"[,;\s]+")
-_CONTROL_SET_RE = re.compile(r"^(?:controlset)?(\d{1,3})$", re.IGNORECASE)
+_CONTROL_SET_RE = re.compile(r"^(?:controlset)?(\d{1,3})$", re.IGNORECASE | re.ASCII)
 
 
 class NetbiosMode(IntEnum):

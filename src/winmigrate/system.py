@@ -63,7 +63,7 @@ ValueData: TypeAlias = "str | int | list[str] | bytes"
 ControlSetSelection: TypeAlias = "Literal['all', 'current'] | int | str | Sequence[int | str]"
 
 _SELECT_NAMES = ("Current", "Default", "LastKnownGood", "Failed")
-_CONTROL_SET_RE = re.compile(r"^(?:controlset)?(\d{1,3})$", re.IGNORECASE)
+_CONTROL_SET_RE = re.compile(r"^(?:controlset)?(\d{1,3})$", re.IGNORECASE | re.ASCII)
 
 
 class ControlSetError(WinmigrateError, LookupError):
@@ -337,7 +337,7 @@ def windows_version(system_hive: Hive, software_hive: Hive | None = None) -> Win
     if major is not None:
         evidence.append(f"SOFTWARE CurrentMajorVersionNumber = {major}")
         minor = minor or 0
-    elif current_version and re.fullmatch(r"\d+\.\d+", current_version):
+    elif current_version and re.fullmatch(r"[0-9]+\.[0-9]+", current_version):
         major, minor = (int(p) for p in current_version.split("."))
         evidence.append(f"SOFTWARE CurrentVersion = {current_version}")
     build = _int(cv.get("CurrentBuildNumber"))
