@@ -59,6 +59,10 @@ _PACK_U32 = L.U32.pack
 _TOLERANT_HINT = (" (open with strict=False to read around it; hive.problems lists what was "
                   "skipped)")
 _MMAP_THRESHOLD = 1 << 20  # smaller files are simply read: mapping them saves nothing
+# Keys with at least this many values get a name index (a value list is unsorted: without one,
+# every lookup reads every record, and setting n values one by one costs n^2 reads).
+_VALUE_INDEX_MIN = 32
+_VALUE_INDEX_KEYS = 256  # indexes kept at once
 _NK_SUBKEY_COUNT = L.NK_SUBKEY_COUNT
 _NK_SUBKEY_LIST = L.NK_SUBKEY_LIST
 _NK_VALUE_COUNT = L.NK_VALUE_COUNT
@@ -112,6 +116,8 @@ class Hive:
         self._file_dirty = False
         # Subkey lists verified to be in Windows' order (see Key._find), by list cell offset.
         self._sorted_lists: set[int] = set()
+        # key node offset -> (hive generation it is valid for, folded value name -> vk offset)
+        self._value_index: dict[int, tuple[int, dict[str, int]]] = {}
         self._security_cache: dict[int, tuple[int, SecurityDescriptor]] = {}
         source = os.path.basename(path) if path else None
         self._source = source
@@ -885,6 +891,14 @@ class Key:
             return None
         hive = self._hive
         img = hive._img
+        if count >= _VALUE_INDEX_MIN:
+            index = self._value_names(nk, count)
+            if index is not None:
+                found = index.get(collation_key(name))
+                if found is None:
+                    return None
+                vk, vname = read_vk_named(img, found)  # read once already: cannot fail now
+                return Value(self, found, vname, vk)
         try:
             offsets = value_offsets(img, nk[_NK_VALUE_LIST], count)
         except HiveFormatError as e:
@@ -906,6 +920,27 @@ class Key:
                 if collation_key(vname) == folded:
                     return Value(self, off, vname, vk)
         return None
+
+    def _value_names(self, nk: tuple, count: int) -> dict[str, int] | None:  # type: ignore[type-arg]
+        """Folded value name -> vk offset of the first value of that name, in list order (what
+        the linear scan finds), valid until the hive changes; ``None`` when the list or a record
+        cannot be read (the scan then reports it where it stands). The writer keeps it current
+        across its own additions (``Editor.set_value``)."""
+        hive = self._hive
+        cached = hive._value_index.get(self._off)
+        if cached is not None and cached[0] == hive._gen:
+            return cached[1]
+        img = hive._img
+        index: dict[str, int] = {}
+        try:
+            for off in value_offsets(img, nk[_NK_VALUE_LIST], count):
+                index.setdefault(collation_key(read_vk_named(img, off)[1]), off)
+        except HiveFormatError:
+            return None
+        if len(hive._value_index) >= _VALUE_INDEX_KEYS:
+            hive._value_index.clear()
+        hive._value_index[self._off] = (hive._gen, index)
+        return index
 
     def get_value(self, name: str) -> Value | None:
         """The value called ``name`` (case-insensitive), or ``None`` when there is none."""

@@ -503,6 +503,9 @@ class Editor:
             raise UsageError(f"value type {number} does not fit in 32 bits")
         size_field, data_off = self._store_data(payload)
         existing = key._find_value(name)
+        # The key's value-name index, if current: kept current below instead of rebuilt.
+        cached = self.hive._value_index.get(key._off)
+        index = cached[1] if cached is not None and cached[0] == self.hive._gen else None
         now = now_filetime()
         if existing is not None:
             voff = existing._off
@@ -529,6 +532,9 @@ class Editor:
         self._raise_max(key._off, L.NK_OFF_MAX_VALUE_DATA, len(payload))
         self._set(_U64, key._off, L.NK_OFF_TIMESTAMP, now)
         self._changed()
+        if index is not None:
+            index.setdefault(collation_key(name), voff)  # a replaced value keeps its record
+            self.hive._value_index[key._off] = (self.hive._gen, index)
         vk, vname = read_vk_named(self.img, voff)
         return Value(key, voff, vname, vk)
 

@@ -265,3 +265,57 @@ def test_create_subkey_takes_one_literal_name() -> None:
     assert cdd.get_value("x") is None
     cdd.set_value("x", 1)
     assert cdd.get_value("X").data == 1  # type: ignore[union-attr]
+
+
+def test_many_values_on_one_key_cost_linear_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A value list is unsorted: keys with many values get a name index, kept current by the
+    writer, so setting n values one by one reads O(n) records, not O(n^2)."""
+    from winmigrate import hive as hive_module
+
+    reads = 0
+    original = hive_module.read_vk_named
+
+    def counting(img, off):  # type: ignore[no-untyped-def]
+        nonlocal reads
+        reads += 1
+        return original(img, off)
+
+    monkeypatch.setattr(hive_module, "read_vk_named", counting)
+    hive = winmigrate.create()
+    key = hive.root.create_key("K")
+    n = 2000
+    for i in range(n):
+        key.set_value(f"v{i}", i)
+    for i in range(0, n, 7):
+        key.set_value(f"V{i}", -i)  # replaced, case-insensitively
+    assert reads < 10 * n  # the scan of every list would be ~n^2 / 2 = 2,000,000
+    assert [key.get(f"v{i}") for i in range(0, 30)] == [(-i & 0xFFFFFFFF) if i % 7 == 0 else i
+                                                          for i in range(0, 30)]
+    key.delete_value("v5")
+    assert key.get_value("V5") is None and key.get("v6") == 6 and len(key.values()) == n - 1
+    with hive.transaction():
+        key.set_value("new", 1)
+    with pytest.raises(RuntimeError):
+        with hive.transaction():
+            key.set_value("rolled back", 1)
+            raise RuntimeError
+    assert key.get("new") == 1 and key.get_value("rolled back") is None
+    assert hive.check().ok
+
+
+@pytest.mark.parametrize("count", [3, 40])
+def test_case_twins_in_a_foreign_value_list_resolve_to_the_first(count: int) -> None:
+    """Two values whose names differ only in case (a damaged or foreign-written hive): a lookup
+    finds the first in list order, with or without the name index."""
+    hive = winmigrate.create()
+    key = hive.root.create_key("K")
+    for i in range(count - 2):
+        key.set_value(f"filler{i}", i)
+    key.set_value("Twin", "first")
+    key.set_value("Xwin", "second")
+    data = bytearray(hive.to_bytes())
+    at = data.index(b"Xwin")
+    data[at:at + 1] = b"t"  # "twin": now a case twin of "Twin", listed after it
+    key = winmigrate.Hive.from_bytes(bytes(data)).key("K")
+    assert [v.name for v in key.values()][-2:] == ["Twin", "twin"]
+    assert key.get("TWIN") == "first" and key.get_value("twin").data == "first"
