@@ -43,8 +43,9 @@ from enum import IntEnum
 from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Interface
 from typing import TYPE_CHECKING
 
-from .errors import KeyNotFoundError, UsageError
 from .regf.values import parse_decimal
+from .system import ControlSetError, control_sets_present
+from .system import resolve_control_set as system_resolve_control_set
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -83,7 +84,6 @@ IPAddress = IPv4Address | IPv6Address
 _GUID_RE = re.compile(
     r"^\{?([0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})\}?$")
 _LIST_SPLIT = re.compile(r"[,;\s]+")
-_CONTROL_SET_RE = re.compile(r"^(?:controlset)?(\d{1,3})$", re.IGNORECASE | re.ASCII)
 
 
 class NetbiosMode(IntEnum):
@@ -282,41 +282,21 @@ def net_luid(if_type: int, net_luid_index: int) -> int:
 
 
 def resolve_control_set(system_hive: Hive, control_set: int | str | None = None) -> str:
-    """The ``ControlSetNNN`` key name to read.
-
-    ``None`` (or ``"CurrentControlSet"``) means ``Select\\Current``; a hive without ``Select``
-    (a differencing hive, an extracted fragment) falls back to its only ``ControlSetNNN``.
-    An int or ``"2"``/``"002"``/``"ControlSet002"`` names one; it must exist."""
-    if control_set is None or (isinstance(control_set, str)
-                               and control_set.strip().upper() == "CURRENTCONTROLSET"):
-        current = system_hive.current_control_set
-        if current is not None and system_hive.root.get_subkey(current) is not None:
-            return current
-        sets = [k.name for k in system_hive.root.subkeys()
-                if _CONTROL_SET_RE.match(k.name) and k.name.upper().startswith("CONTROLSET")]
-        if len(sets) == 1:
-            return sets[0]
-        raise KeyNotFoundError("Select\\Current",
-                               "Select" if current is None else current)
-    if isinstance(control_set, bool):
-        raise UsageError(f"control_set must be an int or a name, not {control_set!r}")
-    if isinstance(control_set, int):
-        number = control_set
-    elif isinstance(control_set, str):
-        m = _CONTROL_SET_RE.match(control_set.strip())
-        if not m:
-            raise UsageError(f"not a control set: {control_set!r} (give 1, '001' or "
-                             "'ControlSet001')")
-        number = int(m.group(1))
-    else:
-        raise UsageError(f"control_set must be an int or a name, not {type(control_set).__name__}")
-    if not 0 < number < 1000:
-        raise UsageError(f"control set number out of range: {number}")
-    name = f"ControlSet{number:03d}"
-    found = system_hive.root.get_subkey(name)
-    if found is None:
-        raise KeyNotFoundError(name)
-    return found.name
+    """The ``ControlSetNNN`` key name to read: ``winmigrate.system.resolve_control_set``, with
+    one leniency for a reader: a hive whose ``Select\\Current`` is missing or unusable (a
+    differencing hive, an extracted fragment) falls back to its only ``ControlSetNNN``.
+    Raises ``ControlSetError`` when there is no such single set, or the one named is absent."""
+    try:
+        return system_resolve_control_set(system_hive, control_set)
+    except ControlSetError:
+        if not (control_set is None or (isinstance(control_set, str) and
+                                        control_set.strip().upper() in
+                                        ("CURRENT", "CURRENTCONTROLSET"))):
+            raise
+        present = control_sets_present(system_hive)
+        if len(present) == 1:
+            return present[0]
+        raise
 
 
 def interfaces(system_hive: Hive, control_set: int | str | None = None) -> list[Interface]:

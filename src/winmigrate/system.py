@@ -123,6 +123,12 @@ def _present(hive: Hive) -> dict[int, str]:
     return out
 
 
+def control_sets_present(hive: Hive) -> tuple[str, ...]:
+    """Every ``ControlSetNNN`` key of the hive, by number (whatever ``Select`` says)."""
+    present = _present(hive)
+    return tuple(present[n] for n in sorted(present))
+
+
 def control_sets(hive: Hive) -> ControlSets:
     """The control sets ``Select`` names (see ``ControlSets``).
 
@@ -153,7 +159,7 @@ def control_sets(hive: Hive) -> ControlSets:
         if present[number] not in in_use:
             in_use.append(present[number])
     return ControlSets(current, numbers["Default"], numbers["LastKnownGood"], numbers["Failed"],
-                       tuple(in_use), tuple(present[n] for n in sorted(present)))
+                       tuple(in_use), control_sets_present(hive))
 
 
 def resolve_control_set(hive: Hive, control_set: int | str | None = None) -> str:

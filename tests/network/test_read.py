@@ -7,7 +7,7 @@ from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Interface
 
 import pytest
 
-from winmigrate import Hive, KeyNotFoundError, UsageError
+from winmigrate import Hive, UsageError
 from winmigrate.network import (
     Gateway,
     Interface,
@@ -20,6 +20,7 @@ from winmigrate.network import (
     resolve_control_set,
 )
 from winmigrate.regf.regtype import RegType
+from winmigrate.system import ControlSetError
 
 from .fixtures import (
     GUID_E1000,
@@ -315,7 +316,7 @@ def test_control_set_002_current() -> None:
 
 def test_control_set_errors() -> None:
     hive = system_hive([e1000_dhcp_nic()])
-    with pytest.raises(KeyNotFoundError):
+    with pytest.raises(ControlSetError, match="ControlSet003 is not in this hive"):
         interfaces(hive, 3)
     for bad in ("x", 0, 1000, True, 1.5):
         with pytest.raises(UsageError):
@@ -326,7 +327,7 @@ def test_hive_without_select_uses_its_only_control_set() -> None:
     hive = system_hive([e1000_dhcp_nic()], current=None)
     assert resolve_control_set(hive) == "ControlSet001"
     two = system_hive(current=None, sets={1: [], 2: []})
-    with pytest.raises(KeyNotFoundError):
+    with pytest.raises(ControlSetError, match="no Select key"):
         interfaces(two)
 
 
