@@ -70,6 +70,7 @@ from typing import BinaryIO, Literal, TypeAlias
 
 from .errors import UsageError, WinmigrateError
 from .regf.names import collation_key
+from .regf.values import REG_BINARY, REG_DWORD, REG_EXPAND_SZ, REG_MULTI_SZ, REG_SZ
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -106,11 +107,6 @@ HEADER_5 = "Windows Registry Editor Version 5.00"
 HEADER_4 = "REGEDIT4"
 CRLF = "\r\n"
 
-REG_SZ = 1
-REG_EXPAND_SZ = 2
-REG_BINARY = 3
-REG_DWORD = 4
-REG_MULTI_SZ = 7
 # The string types RegSetValueExA converts from the code page (REGEDIT4 hex data is ANSI).
 _ANSI_STRING_TYPES = frozenset((REG_SZ, REG_EXPAND_SZ, REG_MULTI_SZ))
 
