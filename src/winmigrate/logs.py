@@ -23,6 +23,7 @@ from .errors import HiveFormatError, LogReplayError
 from .logpaths import find_logs
 from .regf import layout as L
 from .regf.baseblock import checksum
+from .save import fsync_folder
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -662,21 +663,8 @@ def reset_logs(primary_path: str | os.PathLike[str]) -> list[str]:
             os.close(fd)
         done.append(log)
     if done:
-        _fsync_folder(os.path.dirname(os.path.abspath(os.fspath(primary_path))))
+        fsync_folder(os.path.dirname(os.path.abspath(os.fspath(primary_path))))
     return done
-
-
-def _fsync_folder(folder: str) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def after_save(hive: Hive, target: str, *, backup: bool) -> None:

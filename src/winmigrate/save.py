@@ -167,7 +167,7 @@ def atomic_write(target: str, parts: tuple[bytes | memoryview, ...], *,
     except OSError:
         mode = 0o644
     try:
-        fd, tmp = _create_temporary(folder, os.path.basename(target))
+        fd, tmp = create_temporary(folder, os.path.basename(target))
     except OSError as e:
         raise HiveFileError(e.errno, f"cannot save hive: {e.strerror}; the file on disk is "
                             "unchanged", target) from None
@@ -196,10 +196,10 @@ def atomic_write(target: str, parts: tuple[bytes | memoryview, ...], *,
         except OSError:
             pass
         raise
-    _fsync_folder(folder)
+    fsync_folder(folder)
 
 
-def _create_temporary(folder: str, name: str) -> tuple[int, str]:
+def create_temporary(folder: str, name: str) -> tuple[int, str]:
     """A new, empty, private file ``.NAME.<random>.tmp`` in ``folder`` (what ``tempfile.mkstemp``
     does, without importing ``tempfile`` and its dependencies on every save)."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(
@@ -213,7 +213,8 @@ def _create_temporary(folder: str, name: str) -> tuple[int, str]:
     raise FileExistsError(17, "no free temporary file name", folder)
 
 
-def _fsync_folder(folder: str) -> None:
+def fsync_folder(folder: str) -> None:
+    """Make a rename or truncation in ``folder`` durable (POSIX: fsync the directory)."""
     try:
         dfd = os.open(folder, os.O_RDONLY)
     except OSError:

@@ -134,7 +134,7 @@ def test_saving_to_a_read_only_folder_fails_cleanly(tmp_path: Path,
 
     from winmigrate import save
 
-    monkeypatch.setattr(save, "_create_temporary", refuse)
+    monkeypatch.setattr(save, "create_temporary", refuse)
     with pytest.raises(winmigrate.HiveFileError) as e:
         hive.save()
     assert "Read-only" in str(e.value)

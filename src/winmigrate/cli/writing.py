@@ -9,6 +9,7 @@ import stat
 import sys
 
 from ..errors import NotWritableError, WinmigrateError
+from ..save import create_temporary, fsync_folder
 from .common import open_hive
 
 TYPE_CHECKING = False
@@ -94,8 +95,6 @@ class AtomicOutput:
         self._file: BinaryIO | None = None
 
     def __enter__(self) -> BinaryIO:
-        import tempfile
-
         if self.path == "-":
             return sys.stdout.buffer
         target = self.path
@@ -103,8 +102,7 @@ class AtomicOutput:
             raise IsADirectoryError(21, f"cannot write {target}: it is a directory", target)
         folder = os.path.dirname(os.path.abspath(target))
         try:
-            fd, self._tmp = tempfile.mkstemp(prefix="." + os.path.basename(target) + ".",
-                                             suffix=".tmp", dir=folder)
+            fd, self._tmp = create_temporary(folder, os.path.basename(target))
         except OSError as e:
             raise OSError(e.errno, f"cannot write {target}: {e.strerror}", target) from None
         self._file = os.fdopen(fd, "wb")
@@ -125,6 +123,7 @@ class AtomicOutput:
                 os.chmod(self._tmp, 0o666 & ~_umask())
                 os.replace(self._tmp, self.path)
                 self._tmp = None
+                fsync_folder(os.path.dirname(os.path.abspath(self.path)))
         except OSError as e:
             raise OSError(e.errno, f"cannot write {self.path}: {e.strerror}",
                           self.path) from None
