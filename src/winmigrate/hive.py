@@ -211,10 +211,11 @@ class Hive:
             if logs != "ignore":
                 from .logs import log_sequence_floor, needs_recovery, recover
 
-                if writable and not needs_recovery(buf, logs):
+                dirty = needs_recovery(buf, logs)
+                if writable and not dirty:
                     # Stale logs beside a clean primary: a later save numbers itself past them.
                     floor = log_sequence_floor(fspath)
-                elif needs_recovery(buf, logs):
+                elif dirty:
                     recovered, recovery = recover(buf, fspath, logs, writable=writable)
                     buf = recovered  # type: ignore[assignment]
                     if recovery.replaced_image and mapping is not None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 
 from .errors import HiveFileError, UsageError
+from .logpaths import find_logs
 from .regf.layout import BASE_BLOCK_SIZE as L_BASE
 from .regf.timestamps import now_filetime
 
@@ -19,27 +20,28 @@ if TYPE_CHECKING:
     from .hive import Hive
 
 
-def next_sequence(hive: Hive, target: str | None = None) -> int:
+def next_sequence(hive: Hive, target: str | None = None,
+                  target_logs: list[str] | None = None) -> int:
     """The sequence number of the next write: past both of the primary's, and past every log
     entry that was replayed or found -- beside the hive's own file, and beside ``target`` when
-    saving elsewhere -- so that stale logs can never look newer than our save."""
+    saving elsewhere (``target_logs``: its logs, when the caller has already looked) -- so that
+    stale logs can never look newer than our save."""
     bb = hive._bb
     floor = max(bb.primary_sequence, bb.secondary_sequence, getattr(hive, "_sequence_floor", 0))
     if target is not None and os.path.exists(target):
-        from .logpaths import find_logs
-
-        if find_logs(target):
+        logs = find_logs(target) if target_logs is None else target_logs
+        if logs:
             from .logs import log_sequence_floor
 
-            floor = max(floor, log_sequence_floor(target))
+            floor = max(floor, log_sequence_floor(target, logs))
     return (floor + 1) & 0xFFFFFFFF or 1
 
 
-def serialize(hive: Hive, *, compact: bool = False,
-              target: str | None = None) -> tuple[bytes, bytes]:
+def serialize(hive: Hive, *, compact: bool = False, target: str | None = None,
+              target_logs: list[str] | None = None) -> tuple[bytes, bytes]:
     """``(base block, hive bins)`` as the next save (to ``target``) would write them."""
     editor = hive._require_writable()
-    sequence = next_sequence(hive, target)
+    sequence = next_sequence(hive, target, target_logs)
     if compact:
         from .compact import compact_hive
 
@@ -57,15 +59,17 @@ def save_hive(hive: Hive, path: str | os.PathLike[str] | None, *, compact: bool 
         target = os.fspath(path)
     if os.path.isdir(target):
         raise HiveFileError(21, "cannot save hive: the target is a directory", target)
+    # The logs beside the target, looked up once: they number the save and are emptied after.
+    target_logs = find_logs(target)
     if compact:
-        base, bins = serialize(hive, compact=True, target=target)
+        base, bins = serialize(hive, compact=True, target=target, target_logs=target_logs)
         if backup and os.path.exists(target):
             make_backup(target)
         atomic_write(target, (base, bins))
     else:
         # Written straight from the image (no copy of a 100 MB hive in memory).
         editor = hive._require_writable()
-        sequence = next_sequence(hive, target)
+        sequence = next_sequence(hive, target, target_logs)
         editor.finalize()
         base = editor.stamped_base_block(sequence, now_filetime())
         if backup and os.path.exists(target):
@@ -89,9 +93,7 @@ def save_hive(hive: Hive, path: str | os.PathLike[str] | None, *, compact: bool 
     if replaced_own:
         _relock(hive, target)
     # Whatever file was replaced, the logs beside it describe older content: empty them.
-    from .logpaths import find_logs
-
-    if find_logs(target):
+    if target_logs:
         from .logs import after_save
 
         after_save(hive, target, backup=backup)
@@ -137,8 +139,6 @@ def make_backup(target: str) -> list[str]:
     Order matters for a crash in the middle: the old ``NAME.bak`` goes first, the logs' copies
     next and ``NAME.bak`` last, so a ``NAME.bak`` that exists always comes with the logs it may
     need (a dirty primary backed up without its logs would replay to an older state)."""
-    from .logpaths import find_logs
-
     primary = target + ".bak"
     try:
         os.unlink(primary)
