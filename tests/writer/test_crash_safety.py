@@ -140,3 +140,45 @@ def test_saving_to_a_read_only_folder_fails_cleanly(tmp_path: Path,
     assert "Read-only" in str(e.value)
     assert target.read_bytes() == original
     hive.close()
+
+
+@pytest.mark.parametrize("writer", ["hive.save", "cli export"])
+def test_durable_order_file_fsync_rename_folder_fsync(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch,
+                                                     writer: str) -> None:
+    """What makes an atomic write survive a power cut, in order: the new file's data is fsynced,
+    the file is renamed over the target, and the folder is fsynced so the rename is on disk.
+    Both writers share the mechanism (``save.create_temporary``, ``save.fsync_folder``)."""
+    import stat
+
+    from winmigrate.cli import main
+
+    target = tmp_path / ("hive" if writer == "hive.save" else "out.reg")
+    events: list[str] = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd: int) -> None:
+        events.append("fsync folder" if stat.S_ISDIR(os.fstat(fd).st_mode) else "fsync file")
+        real_fsync(fd)
+
+    def replace(src: str, dst: str) -> None:
+        if os.fspath(dst) == str(target):
+            events.append("rename")
+        real_replace(src, dst)
+
+    if writer == "hive.save":
+        target.write_bytes((FIXTURES / "types_1_5.hiv").read_bytes())
+        hive = winmigrate.open(target, writable=True)
+        hive.root.create_key("Changed")
+        monkeypatch.setattr(os, "fsync", fsync)
+        monkeypatch.setattr(os, "replace", replace)
+        hive.save()
+        monkeypatch.undo()
+        hive.close()
+    else:
+        monkeypatch.setattr(os, "fsync", fsync)
+        monkeypatch.setattr(os, "replace", replace)
+        assert main(["export", str(FIXTURES / "types_1_5.hiv"), "-o", str(target)]) == 0
+        monkeypatch.undo()
+    assert events == ["fsync file", "rename", "fsync folder"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [target.name]
