@@ -1,5 +1,5 @@
-"""Fixtures for the log tests: the corpus folder (skipped cleanly when ../shared is absent) and a
-small real hive to build logs for."""
+"""Fixtures for the log tests: yarp's test hives in the corpus (skipped cleanly when ../shared
+is absent; ``corpus`` itself is in tests/conftest.py) and a small real hive to build logs for."""
 
 from __future__ import annotations
 
@@ -9,25 +9,7 @@ import pytest
 
 import winmigrate
 
-REPO = Path(__file__).resolve().parents[2]
-CORPUS_EXTRACT = REPO.parent / "shared" / "corpus" / "extract"
 YARP = "msuhanov_yarp/hives_for_tests"
-
-
-def _corpus() -> Path | None:
-    if not CORPUS_EXTRACT.is_file():
-        return None
-    from tests.oracles import corpus_dir
-
-    return corpus_dir()
-
-
-@pytest.fixture(scope="session")
-def corpus() -> Path:
-    folder = _corpus()
-    if folder is None:
-        pytest.skip("the shared corpus (../shared/corpus/extract) is not available")
-    return folder
 
 
 @pytest.fixture(scope="session")

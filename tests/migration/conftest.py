@@ -8,15 +8,6 @@ from pathlib import Path
 import pytest
 
 from tests.migration.tools import fixture_script
-from tests.oracles import corpus_dir
-
-
-@pytest.fixture(scope="session")
-def corpus() -> Path:
-    folder = corpus_dir()
-    if folder is None:
-        pytest.skip("the shared corpus (../shared/corpus) is not available")
-    return folder
 
 
 @pytest.fixture(scope="session")

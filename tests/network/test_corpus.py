@@ -19,7 +19,6 @@ import json
 import re
 import struct
 import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -32,7 +31,6 @@ from winmigrate.network import Interface, interfaces
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO.parent / "shared" / "corpus"
-EXTRACT = SHARED / "extract"
 MANIFEST = SHARED / "MANIFEST.tsv"
 NET = "{4D36E972-E325-11CE-BFC1-08002BE10318}"
 NSI4 = "{eb004a00-9b1a-11d4-9123-0050047759bc}"
@@ -53,17 +51,6 @@ def system_hive_paths() -> list[str]:
         rows = list(csv.DictReader(f, delimiter="\t"))
     return sorted(r["relpath"] for r in rows if r["hive_kind"].startswith("SYSTEM")
                   and "not staged" not in r.get("notes", ""))
-
-
-@pytest.fixture(scope="session")
-def corpus() -> Path:
-    if not EXTRACT.exists():
-        pytest.skip("../shared/corpus is absent")
-    done = subprocess.run([sys.executable, str(EXTRACT)], capture_output=True, text=True,
-                          timeout=600, check=False)
-    if done.returncode != 0:
-        pytest.skip(f"corpus extraction failed: {done.stderr.strip()}")
-    return Path(done.stdout.strip())
 
 
 # -- the independent reader ---------------------------------------------------------------------
