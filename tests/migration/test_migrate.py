@@ -293,6 +293,19 @@ def test_plan_is_readable_and_typed() -> None:
 # -- dirty hives ---------------------------------------------------------------------------------
 
 
+def _refused_without_replay(path: Path) -> None:
+    """A dirty hive read as it stands (logs ignored): the plan warns, applying it is refused,
+    and nothing changed."""
+    with winmigrate.open(path, writable=True, logs="ignore") as hive:
+        assert hive.dirty
+        before = dump(hive)
+        plan = plan_xen_to_kvm(hive)
+        assert any("dirty" in w for w in plan.warnings)
+        with pytest.raises(DirtyHiveError):
+            plan.apply()
+        assert dump(hive) == before
+
+
 def test_dirty_hive_without_replay_is_refused(corpus: Path, tmp_path: Path) -> None:
     src = corpus / "mkorman90_regipy/regipy_tests/data/SYSTEM_B"
     if not src.is_file():
@@ -300,13 +313,7 @@ def test_dirty_hive_without_replay_is_refused(corpus: Path, tmp_path: Path) -> N
     path = tmp_path / "SYSTEM"
     shutil.copyfile(src, path)
     original = path.read_bytes()
-    with winmigrate.open(path, writable=True, logs="ignore") as hive:
-        before = dump(hive)
-        plan = plan_xen_to_kvm(hive)
-        assert any("dirty" in w for w in plan.warnings)
-        with pytest.raises(DirtyHiveError):
-            plan.apply()
-        assert dump(hive) == before
+    _refused_without_replay(path)
     assert path.read_bytes() == original
 
 
@@ -322,14 +329,7 @@ def test_dirty_fixture_refused_without_its_logs_and_replayed_with_them(tmp_path:
     primary, logs = build_dirty_new((FIXTURES / fixture).read_bytes())
     path = tmp_path / "SYSTEM"
     path.write_bytes(primary)
-    with winmigrate.open(path, writable=True, logs="ignore") as hive:
-        assert hive.dirty
-        before = dump(hive)
-        plan = plan_xen_to_kvm(hive)
-        assert any("dirty" in w for w in plan.warnings)
-        with pytest.raises(DirtyHiveError):
-            plan.apply()
-        assert dump(hive) == before
+    _refused_without_replay(path)
     with winmigrate.open(path, writable=True) as hive:  # dirty, and no logs to replay it
         assert hive.recovery is not None and not hive.recovery.applied
         with pytest.raises(DirtyHiveError):
