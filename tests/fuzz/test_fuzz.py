@@ -75,6 +75,18 @@ def _run(seed: Seed, used: list[str], data: bytes, logs: dict[str, bytes] | None
         raise  # (pytest.fail raised already)
 
 
+def _mutate_and_run(seed: Seed, rng: random.Random) -> None:
+    """Stacked mutations of ``seed`` (of its logs, mostly, when it has some), through the
+    harness."""
+    if seed.logs:
+        primary, logs, used = mutators.mutate_logs(seed.data, seed.logs, rng, _layout(seed),
+                                                   _log_layouts(seed))
+        _run(seed, used, primary, logs)
+    else:
+        data, used = mutators.mutate_hive(seed.data, rng, _layout(seed))
+        _run(seed, used, data)
+
+
 # -- the bounded campaign ----------------------------------------------------------------------
 
 
@@ -126,13 +138,7 @@ def test_corpus_seed_mutations(data: st.DataObject) -> None:
         pytest.skip("the shared corpus is not available")
     seed = data.draw(st.sampled_from(seeds))
     rng = data.draw(st.randoms(use_true_random=False))
-    if seed.logs:
-        primary, logs, used = mutators.mutate_logs(seed.data, seed.logs, rng, _layout(seed),
-                                                   _log_layouts(seed))
-        _run(seed, used, primary, logs)
-    else:
-        out, used = mutators.mutate_hive(seed.data, rng, _layout(seed))
-        _run(seed, used, out)
+    _mutate_and_run(seed, rng)
 
 
 @settings(_FUZZ, max_examples=40)
@@ -152,13 +158,7 @@ def test_unstructured_bytes(data: bytes) -> None:
 @settings(_FUZZ, max_examples=4000)
 @given(seed=st.sampled_from(_HIVE_SEEDS + _DIRTY_SEEDS), rng=st.randoms(use_true_random=False))
 def test_long_mixed_campaign(seed: Seed, rng: random.Random) -> None:
-    if seed.logs:
-        primary, logs, used = mutators.mutate_logs(seed.data, seed.logs, rng, _layout(seed),
-                                                   _log_layouts(seed))
-        _run(seed, used, primary, logs)
-    else:
-        data, used = mutators.mutate_hive(seed.data, rng, _layout(seed))
-        _run(seed, used, data)
+    _mutate_and_run(seed, rng)
 
 
 # -- the seeds, the mutators and the harness themselves ------------------------------------------
