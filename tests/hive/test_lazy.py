@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 import winmigrate
@@ -63,3 +65,26 @@ def test_keys_out_of_order_are_still_found(rel: str) -> None:
         for path in paths:
             assert hive.key(path).path.upper() == path.upper()
             assert hive.key(path.swapcase()).path == hive.key(path).path
+
+
+def test_an_edit_next_to_no_logs_imports_no_log_machinery(tmp_path: Path) -> None:
+    """A save beside no transaction logs needs neither the log replay (``winmigrate.logs``,
+    with its dataclasses) nor ``tempfile``: without them the save of the edit benchmark took
+    15 ms instead of 33 (16 MB hive, fsync included)."""
+    import subprocess
+    import sys
+
+    from tests.helpers import FIXTURES
+
+    target = tmp_path / "hive"
+    target.write_bytes((FIXTURES / "types_1_5.hiv").read_bytes())
+    program = (
+        "import sys, winmigrate\n"
+        f"with winmigrate.open({str(target)!r}, writable=True, logs='ignore') as h:\n"
+        "    h.root.create_key('x')\n"
+        f"    h.save({str(tmp_path / 'out')!r})\n"
+        "print(sorted(m for m in ('winmigrate.logs', 'tempfile') if m in sys.modules))\n")
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
+                          timeout=120, check=True)
+    assert done.stdout.strip() == "[]"
+    assert (tmp_path / "out").is_file()
