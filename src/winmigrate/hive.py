@@ -209,13 +209,19 @@ class Hive:
             recovery = None
             floor = 0
             if logs != "ignore":
-                from .logs import log_sequence_floor, needs_recovery, recover
+                from .logpaths import find_logs, needs_recovery
 
-                dirty = needs_recovery(buf, logs)
-                if writable and not dirty:
+                if not needs_recovery(buf, logs):
                     # Stale logs beside a clean primary: a later save numbers itself past them.
-                    floor = log_sequence_floor(fspath)
-                elif dirty:
+                    # (A clean hive with no logs, the common case, never loads the replay.)
+                    stale = find_logs(fspath) if writable else []
+                    if stale:
+                        from .logs import log_sequence_floor
+
+                        floor = log_sequence_floor(fspath, stale)
+                else:
+                    from .logs import recover
+
                     recovered, recovery = recover(buf, fspath, logs, writable=writable)
                     buf = recovered  # type: ignore[assignment]
                     if recovery.replaced_image and mapping is not None:

@@ -20,7 +20,7 @@ import os
 from dataclasses import dataclass, field
 
 from .errors import HiveFormatError, LogReplayError
-from .logpaths import find_logs
+from .logpaths import find_logs, needs_recovery
 from .regf import layout as L
 from .regf.baseblock import checksum
 from .save import fsync_folder
@@ -219,21 +219,6 @@ def _role_of(path: str) -> str:
 
 
 # -- detection ----------------------------------------------------------------------------------
-
-
-def needs_recovery(buf: Buffer, logs: object) -> bool:
-    """Whether ``recover`` has work to do: the primary's base block is dirty (wrong signature
-    or checksum, or sequence numbers that differ: spec, "Dirty state of a hive"), or the caller
-    asked for logs explicitly (``"require"`` or a list). Reads only the first 512 bytes."""
-    if logs == "require" or isinstance(logs, (list, tuple)):
-        return True
-    if len(buf) < 512:
-        return False  # too short to be a hive at all: let the reader say so
-    head = bytes(buf[:512])
-    if head[:4] != L.REGF_SIGNATURE:
-        return True  # an invalid base block: a log may hold a valid copy (yarp's BadBaseBlockHive)
-    s1, s2 = L.U32.unpack_from(head, 4)[0], L.U32.unpack_from(head, 8)[0]
-    return bool(s1 != s2 or L.U32.unpack_from(head, L.CHECKSUM_OFFSET)[0] != checksum(head))
 
 
 # -- replay -------------------------------------------------------------------------------------
