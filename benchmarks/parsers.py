@@ -10,7 +10,7 @@ from __future__ import annotations
 WALK = {
     "winmigrate": """
 import sys, winmigrate
-hive = winmigrate.open(sys.argv[1], logs="ignore")
+hive = winmigrate.open(sys.argv[1])
 keys = values = 0
 for key in hive.walk():
     keys += 1
@@ -95,7 +95,7 @@ print(keys, values)
 LOOKUP = {
     "winmigrate": """
 import sys, winmigrate
-with winmigrate.open(sys.argv[1], logs="ignore") as hive:
+with winmigrate.open(sys.argv[1]) as hive:
     print(hive.key(sys.argv[2]).value(sys.argv[3]).data)
 """,
     "python-registry": """
@@ -137,7 +137,7 @@ EDIT = {
     "winmigrate": """
 import sys, winmigrate
 from winmigrate import RegType
-with winmigrate.open(sys.argv[1], writable=True, logs="ignore", lock=False) as hive:
+with winmigrate.open(sys.argv[1], writable=True) as hive:
     ccs = hive.current_control_set
     svc = hive.key(ccs + "\\\\Services").create_key("viostor")
     svc.set_value("Type", 1)
@@ -177,7 +177,7 @@ print("ok")
 BULK = """
 import sys, winmigrate
 from winmigrate import RegType
-with winmigrate.open(sys.argv[1], writable=True, logs="ignore", lock=False) as hive:
+with winmigrate.open(sys.argv[1], writable=True) as hive:
     parent = hive.key(hive.current_control_set + "\\\\Services")
     for i in range(1000):
         key = parent.create_key(f"bulk{i:04d}")
