@@ -671,11 +671,11 @@ class Key:
 
     def subkeys(self) -> list[Key]:
         """The subkeys, in stored (Windows collation) order."""
-        nk = self._fields()
+        hive = self._hive
+        nk = self._nk if self._gen == hive._gen else self._fields()  # (_fields, inline)
         count = nk[_NK_SUBKEY_COUNT]
         if not count:
             return []
-        hive = self._hive
         try:
             offsets = subkey_offsets(hive._img, nk[_NK_SUBKEY_LIST], count)
         except HiveFormatError as e:
@@ -684,12 +684,9 @@ class Key:
         depth = self._depth + 1
         if depth <= L.MAX_KEY_DEPTH:
             try:
-                if hive._keys is None:  # read-only: no registry of live key objects to keep
-                    return [Key(hive, off, nk, name, self, depth)
-                            for off, nk, name in read_children(hive._img, offsets)]
-                new_key = hive._new_key
-                return [new_key(off, nk, name, self, depth)
-                        for off, nk, name in read_children(hive._img, offsets)]
+                # Read-only: no registry of live key objects to keep; else the hive's.
+                make = Key if hive._keys is None else Hive._new_key
+                return read_children(hive._img, offsets, make, hive, self, depth)
             except HiveFormatError as e:
                 if hive.strict:
                     hive._skip(e, self.path, self._off)
@@ -845,10 +842,13 @@ class Key:
         whose shared lists would multiply the keys without end: it never makes more keys than
         the hive bins could hold (see ``WalkGuard``)."""
         guard = WalkGuard(self)
+        hive = self._hive
         stack = [self]
         while stack:
             key = stack.pop()
             yield key
+            if key._gen == hive._gen and not key._nk[_NK_SUBKEY_COUNT]:
+                continue  # a leaf whose node is current: nothing to descend into (most keys)
             children = guard.children(key)
             if children:
                 children.reverse()
@@ -858,11 +858,11 @@ class Key:
 
     def values(self) -> list[Value]:
         """The values, in stored order (a value list is not sorted)."""
-        nk = self._fields()
+        hive = self._hive
+        nk = self._nk if self._gen == hive._gen else self._fields()  # (_fields, inline)
         count = nk[_NK_VALUE_COUNT]
         if not count:
             return []
-        hive = self._hive
         img = hive._img
         try:
             offsets = value_offsets(img, nk[_NK_VALUE_LIST], count)
@@ -870,8 +870,7 @@ class Key:
             hive._skip(e, self.path, self._off)
             return []
         try:
-            return [Value(self, off, name, vk, data)
-                    for off, vk, name, data in read_values(img, offsets)]
+            return read_values(img, offsets, Value, self)
         except HiveFormatError as e:
             if hive.strict:
                 hive._skip(e, self.path, self._off)
@@ -1103,9 +1102,10 @@ class Value:
     @property
     def type(self) -> RegType | int:
         """The value type: a ``RegType`` member, or the plain number when Windows defines none."""
-        t = self._vk[4]
-        found = _TYPES.get(t)
-        return found if found is not None else _regtype(t)
+        try:
+            return _TYPES[self._vk[4]]  # type: ignore[no-any-return]
+        except KeyError:  # the first use, or a number Windows does not define
+            return _regtype(self._vk[4])
 
     @property
     def type_number(self) -> int:
@@ -1126,12 +1126,16 @@ class Value:
         if raw is None:
             raw = self._raw = self._load()
         t = self._vk[4]
-        if t == 1 and not len(raw) & 1:  # REG_SZ and REG_DWORD, the commonest types: decode's
-            text = raw.decode("utf-16-le", "surrogatepass")  # rules, inlined
-            nul = text.find("\0")
-            return text if nul < 0 else text[:nul]
-        if t == 4 and len(raw) == 4:
-            return int.from_bytes(raw, "little")
+        # The commonest types first, with decode's rules inlined: REG_SZ and REG_EXPAND_SZ,
+        # REG_DWORD, REG_BINARY.
+        if t == 1 or t == 2:
+            if not len(raw) & 1:
+                return raw.decode("utf-16-le", "surrogatepass").partition("\0")[0]
+        elif t == 4:
+            if len(raw) == 4:
+                return int.from_bytes(raw, "little")
+        elif t == 3:
+            return raw
         return decode(t, raw)
 
     @property

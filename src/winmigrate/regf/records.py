@@ -6,6 +6,7 @@ of the hive model allocate nothing else; every size and count is checked against
 from __future__ import annotations
 
 import struct
+from typing import TYPE_CHECKING
 
 from . import layout as L
 from .image import Image
@@ -19,9 +20,27 @@ _VK = L.VK.unpack_from
 _SK = L.SK.unpack_from
 _DB = L.DB.unpack_from
 _LIST = L.LIST_HEADER.unpack_from
+_CELL_LIST = struct.Struct("<i" + L.LIST_HEADER.format[1:]).unpack_from
 _u32s = L.u32_array
+_ARRAYS = L._ARRAYS
 _PACK_U32 = L.U32.pack
 
+# The page rule. The hot readers below accept a cell without calling ``Image.cell`` when the
+# cell lies wholly inside one 4 KiB page, starts at least 32 bytes past the page's start, and the
+# page lies before ``img.end & ~0xFFF``. Hive bins are 4 KiB-aligned multiples of 4 KiB, each
+# with its 32-byte header at a page start, so such a cell is inside the hive bins and inside one
+# bin and overlaps no bin header; with the 8-byte alignment of offset and size and a negative
+# (allocated) size field, that is every check of ``Image.cell``. ``p`` is the offset in the page.
+# Any other cell goes through ``Image.cell`` (via the precise readers), which holds the complete
+# rules and the error messages.
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import TypeVar
+
+    _Owner = TypeVar("_Owner")
+    _Made = TypeVar("_Made")
+    _Parent = TypeVar("_Parent")
 
 
 def read_nk(img: Image, off: int) -> tuple:  # type: ignore[type-arg]
@@ -40,11 +59,10 @@ def read_nk(img: Image, off: int) -> tuple:  # type: ignore[type-arg]
 def read_nk_named(img: Image, off: int) -> tuple[tuple, str]:  # type: ignore[type-arg]
     """``(fields, name)`` of the key node at ``off``."""
     buf = img.buf
-    # Inline common case of Image.cell: aligned, inside the bins, allocated, within one page.
     a = off + 4096
-    size = -_I32(buf, a)[0] if not (off & 7 or off < 32 or a + 8 > img.end) else 0
-    if size >= 80 and not (size & 7 or a + size > img.end or (a & 0xFFF) < 32
-                           or (a ^ (a + size - 1)) >> 12):
+    p = a & 0xFFF
+    size = -_I32(buf, a)[0] if 32 <= p <= 4088 and a < img.end & ~0xFFF else 0
+    if 80 <= size <= 4096 - p and not (p | size) & 7:  # the page rule
         start, length = a + 4, size - 4
     else:
         start, length = img.cell(off, "key node")
@@ -65,26 +83,30 @@ def read_nk_named(img: Image, off: int) -> tuple[tuple, str]:  # type: ignore[ty
         raise img.error("key name is not valid UTF-16 (odd length)", off) from None
 
 
-def read_children(img: Image, offsets: list[int]) -> list[tuple[int, tuple, str]]:  # type: ignore[type-arg]
-    """``(offset, fields, name)`` of each key node of a subkey list, in one pass (the per-node
-    checks of ``read_nk_named``, which raises the precise error for a bad node)."""
+def read_children(img: Image, offsets: list[int],
+                  make: Callable[[_Owner, int, tuple, str, _Parent, int], _Made],  # type: ignore[type-arg]
+                  owner: _Owner, parent: _Parent, depth: int) -> list[_Made]:
+    """``make(owner, offset, fields, name, parent, depth)`` for each key node of a subkey list,
+    in one pass (the caller's objects built here, as in ``read_values``; the per-node checks of
+    ``read_nk_named``, which raises the precise error for a bad node)."""
     buf = img.buf
-    end = img.end
+    page_end = img.end & ~0xFFF  # (the page rule)
     out = []
     for off in offsets:
         a = off + 4096
-        if not (off & 7 or off < 32 or a + 80 > end):
+        p = a & 0xFFF
+        if 32 <= p <= 4016 and a < page_end:  # (room for the cell size and the record)
             cell = _CELL_NK(buf, a)
             size = -cell[0]
             n = cell[19]
-            if (size >= 80 and not (size & 7 or a + size > end or (a & 0xFFF) < 32
-                                    or (a ^ (a + size - 1)) >> 12)
-                    and cell[1] == b"nk" and 80 + n <= size and cell[2] & 0x20):
+            if (cell[1] == b"nk" and 80 + n <= size <= 4096 - p and not (p | size) & 7
+                    and cell[2] & 0x20):
                 # Compressed (Latin-1) name: the common case, read here in one go.
-                out.append((off, cell[1:], buf[a + 80:a + 80 + n].decode("latin-1")))
+                out.append(make(owner, off, cell[1:], buf[a + 80:a + 80 + n].decode("latin-1"),
+                                parent, depth))
                 continue
         nk, name = read_nk_named(img, off)
-        out.append((off, nk, name))
+        out.append(make(owner, off, nk, name, parent, depth))
     return out
 
 
@@ -93,6 +115,17 @@ def subkey_offsets(img: Image, list_off: int, expected: int) -> list[int]:
     in order. The total must equal ``expected`` (the parent's subkey count)."""
     if expected == 0:
         return []
+    buf = img.buf
+    a = list_off + 4096
+    p = a & 0xFFF
+    # Inline common case: one lf/lh leaf in a cell inside one page (the page rule).
+    if 32 <= p <= 4088 and a < img.end & ~0xFFF:
+        size, sig, count = _CELL_LIST(buf, a)
+        size = -size
+        if ((sig == b"lh" or sig == b"lf") and count == expected
+                and 8 + 8 * count <= size <= 4096 - p and not (p | size) & 7):
+            array = _ARRAYS.get(2 * count)
+            return list((array or _u32s(2 * count)).unpack_from(buf, a + 8)[::2])
     out = _list_elements(img, list_off, top=True, expected=expected)
     if len(out) != expected:
         raise img.error(f"subkey list holds {len(out)} keys but the key says {expected}", list_off)
@@ -168,6 +201,14 @@ def value_offsets(img: Image, list_off: int, count: int) -> tuple[int, ...]:
     """Offsets of the ``count`` values in the value list at ``list_off`` (stored order)."""
     if count == 0:
         return ()
+    buf = img.buf
+    a = list_off + 4096
+    p = a & 0xFFF
+    if 32 <= p <= 4088 and a < img.end & ~0xFFF:  # the common case, inline (the page rule)
+        size = -_I32(buf, a)[0]
+        if 4 + 4 * count <= size <= 4096 - p and not (p | size) & 7:
+            array = _ARRAYS.get(count)
+            return (array or _u32s(count)).unpack_from(buf, a + 4)
     start, length = img.cell(list_off, "value list")
     if 4 * count > length:
         raise img.error(f"value list of {count} entries does not fit its cell ({length} bytes)",
@@ -178,11 +219,10 @@ def value_offsets(img: Image, list_off: int, count: int) -> tuple[int, ...]:
 def read_vk_named(img: Image, off: int) -> tuple[tuple, str]:  # type: ignore[type-arg]
     """``(fields, name)`` of the value at ``off`` (``""`` for the default value)."""
     buf = img.buf
-    # Inline common case of Image.cell (see read_nk_named).
     a = off + 4096
-    size = -_I32(buf, a)[0] if not (off & 7 or off < 32 or a + 8 > img.end) else 0
-    if size >= 24 and not (size & 7 or a + size > img.end or (a & 0xFFF) < 32
-                           or (a ^ (a + size - 1)) >> 12):
+    p = a & 0xFFF
+    size = -_I32(buf, a)[0] if 32 <= p <= 4088 and a < img.end & ~0xFFF else 0
+    if 24 <= size <= 4096 - p and not (p | size) & 7:  # the page rule
         start, length = a + 4, size - 4
     else:
         start, length = img.cell(off, "value")
@@ -205,31 +245,30 @@ def read_vk_named(img: Image, off: int) -> tuple[tuple, str]:  # type: ignore[ty
         raise img.error("value name is not valid UTF-16 (odd length)", off) from None
 
 
-def read_values(img: Image, offsets: tuple[int, ...] | list[int]
-                ) -> list[tuple[int, tuple, str, bytes | None]]:  # type: ignore[type-arg]
-    """``(offset, fields, name, data)`` of each value of a value list, in one pass.
+def read_values(img: Image, offsets: tuple[int, ...] | list[int],
+                make: Callable[[_Owner, int, str, tuple, bytes | None], _Made],  # type: ignore[type-arg]
+                owner: _Owner) -> list[_Made]:
+    """``make(owner, offset, name, fields, data)`` for each value of a value list, in one pass
+    (the caller's objects built here: no intermediate tuple per value on this hot path).
 
     The data of resident and single-cell values is read here too (``None`` for big data, and for
     anything the fast path does not vouch for: those are read, and their errors raised, by
     ``value_data`` when asked for). A record that fails the inline checks goes through
     ``read_vk_named``, which raises the precise error."""
     buf = img.buf
-    end = img.end
+    page_end = img.end & ~0xFFF  # (the page rule)
     mutable = isinstance(buf, bytearray)
     out = []
     for off in offsets:
         a = off + 4096
-        cell = _CELL_VK(buf, a) if not (off & 7 or off < 32 or a + 24 > end) else None
-        size = -cell[0] if cell is not None else 0
-        if size >= 24 and not (size & 7 or a + size > end or (a & 0xFFF) < 32
-                               or (a ^ (a + size - 1)) >> 12):
-            vk = cell[1:]  # type: ignore[index]
-            n = vk[1]
-            if vk[0] != b"vk" or 24 + n > size:
-                vk, name = read_vk_named(img, off)
-            elif not n:
-                name = ""
-            elif vk[5] & 1:  # VALUE_COMP_NAME
+        p = a & 0xFFF
+        if 32 <= p <= 4072 and a < page_end:  # (room for the cell size and the record)
+            vk = _CELL_VK(buf, a)
+            size = -vk[0]
+            n = vk[2]
+            if (vk[1] == b"vk" and 24 + n <= size <= 4096 - p and not (p | size) & 7
+                    and (vk[6] & 1 or not n)):  # VALUE_COMP_NAME, or the default value
+                vk = vk[1:]
                 name = buf[a + 24:a + 24 + n].decode("latin-1")
             else:
                 vk, name = read_vk_named(img, off)
@@ -242,16 +281,16 @@ def read_values(img: Image, offsets: tuple[int, ...] | list[int]
                 data = _PACK_U32(vk[3])[:length & 7]
         elif length == 0:
             data = b""
-        elif length <= 16344:  # one data cell (inline common case of Image.cell again)
-            d = vk[3]
-            b = d + 4096
-            csize = -_I32(buf, b)[0] if not (d & 7 or d < 32 or b + 8 > end) else 0
-            if length + 4 <= csize and not (csize & 7 or b + csize > end or (b & 0xFFF) < 32
-                                            or (b ^ (b + csize - 1)) >> 12):
-                piece = buf[b + 4:b + 4 + length]
-                # (A slice of a bytearray is a mutable bytearray: copy it to bytes.)
-                data = bytes(piece) if mutable else piece  # type: ignore[assignment]
-        out.append((off, vk, name, data))
+        elif length <= 16344:  # one data cell (the same rule)
+            b = vk[3] + 4096
+            p = b & 0xFFF
+            if 32 <= p <= 4088 and b < page_end:
+                csize = -_I32(buf, b)[0]
+                if length + 4 <= csize <= 4096 - p and not (p | csize) & 7:
+                    piece = buf[b + 4:b + 4 + length]
+                    # (A slice of a bytearray is a mutable bytearray: copy it to bytes.)
+                    data = bytes(piece) if mutable else piece  # type: ignore[assignment]
+        out.append(make(owner, off, name, vk, data))
     return out
 
 

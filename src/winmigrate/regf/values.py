@@ -36,9 +36,7 @@ def decode_string(raw: bytes) -> str:
     """UTF-16LE text up to the first NUL code unit (an odd last byte is ignored)."""
     if len(raw) & 1:
         raw = raw[:-1]
-    text = raw.decode("utf-16-le", "surrogatepass")
-    nul = text.find("\0")
-    return text if nul < 0 else text[:nul]
+    return raw.decode("utf-16-le", "surrogatepass").partition("\0")[0]
 
 
 def decode_multi_string(raw: bytes) -> list[str]:
@@ -61,9 +59,7 @@ def decode(type_: int, raw: bytes) -> str | int | list[str] | bytes:
     if type_ in (REG_SZ, REG_EXPAND_SZ, REG_LINK):
         if len(raw) & 1:
             raw = raw[:-1]
-        text = raw.decode("utf-16-le", "surrogatepass")
-        nul = text.find("\0")
-        return text if nul < 0 else text[:nul]
+        return raw.decode("utf-16-le", "surrogatepass").partition("\0")[0]
     if type_ == REG_DWORD:
         return int.from_bytes(raw, "little") if len(raw) == 4 else raw
     if type_ == REG_MULTI_SZ:
