@@ -68,6 +68,7 @@ _NK_SUBKEY_LIST = L.NK_SUBKEY_LIST
 _NK_VALUE_COUNT = L.NK_VALUE_COUNT
 _NK_VALUE_LIST = L.NK_VALUE_LIST
 _NK_PARENT = L.NK_PARENT
+_UTF16LE = L.UTF16LE
 _to_regtype: Any = None
 
 
@@ -1130,7 +1131,7 @@ class Value:
         # REG_DWORD, REG_BINARY.
         if t == 1 or t == 2:
             if not len(raw) & 1:
-                return raw.decode("utf-16-le", "surrogatepass").partition("\0")[0]
+                return _UTF16LE(raw, "surrogatepass", True)[0].partition("\0")[0]
         elif t == 4:
             if len(raw) == 4:
                 return int.from_bytes(raw, "little")

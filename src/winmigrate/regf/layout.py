@@ -8,7 +8,13 @@ base block (``BASE_BLOCK_SIZE``); ``NIL`` means "no cell".
 
 from __future__ import annotations
 
+import codecs
 import struct
+
+# Names and strings are UTF-16LE. Hot paths call the codec function directly:
+# ``bytes.decode("utf-16-le")`` looks the codec up and runs a Python wrapper on every call,
+# about four times the cost on a short name. Called as ``UTF16LE(raw, errors, True)[0]``.
+UTF16LE = codecs.utf_16_le_decode
 
 BASE_BLOCK_SIZE = 4096
 HBIN_HEADER_SIZE = 32

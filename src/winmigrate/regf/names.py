@@ -7,6 +7,7 @@ search, so a writer that sorts differently hides keys from Windows.
 
 from __future__ import annotations
 
+from .layout import UTF16LE
 from .upcase import upcase
 
 __all__ = [
@@ -27,7 +28,7 @@ def decode_name(raw: bytes, compressed: bool) -> str:
     Raises ``ValueError`` on an odd-length UTF-16 name."""
     if compressed:
         return raw.decode("latin-1")
-    return raw.decode("utf-16-le", "surrogatepass")
+    return UTF16LE(raw, "surrogatepass", True)[0]
 
 
 def encode_name(name: str) -> tuple[bytes, bool]:

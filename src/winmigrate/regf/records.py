@@ -24,6 +24,7 @@ _CELL_LIST = struct.Struct("<i" + L.LIST_HEADER.format[1:]).unpack_from
 _u32s = L.u32_array
 _ARRAYS = L._ARRAYS
 _PACK_U32 = L.U32.pack
+_UTF16LE = L.UTF16LE
 
 # The page rule. The hot readers below accept a cell without calling ``Image.cell`` when the
 # cell lies wholly inside one 4 KiB page, starts at least 32 bytes past the page's start, and the
@@ -78,7 +79,7 @@ def read_nk_named(img: Image, off: int) -> tuple[tuple, str]:  # type: ignore[ty
     if nk[1] & 0x20:  # KEY_COMP_NAME
         return nk, raw.decode("latin-1")
     try:
-        return nk, raw.decode("utf-16-le", "surrogatepass")
+        return nk, _UTF16LE(raw, "surrogatepass", True)[0]
     except UnicodeDecodeError:
         raise img.error("key name is not valid UTF-16 (odd length)", off) from None
 
@@ -240,7 +241,7 @@ def read_vk_named(img: Image, off: int) -> tuple[tuple, str]:  # type: ignore[ty
     if vk[5] & 1:  # VALUE_COMP_NAME
         return vk, raw.decode("latin-1")
     try:
-        return vk, raw.decode("utf-16-le", "surrogatepass")
+        return vk, _UTF16LE(raw, "surrogatepass", True)[0]
     except UnicodeDecodeError:
         raise img.error("value name is not valid UTF-16 (odd length)", off) from None
 

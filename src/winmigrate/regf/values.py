@@ -10,6 +10,8 @@ Type numbers are plain ints here so that this module needs no ``enum`` import.
 
 from __future__ import annotations
 
+from .layout import UTF16LE
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import TypeAlias
@@ -36,7 +38,7 @@ def decode_string(raw: bytes) -> str:
     """UTF-16LE text up to the first NUL code unit (an odd last byte is ignored)."""
     if len(raw) & 1:
         raw = raw[:-1]
-    return raw.decode("utf-16-le", "surrogatepass").partition("\0")[0]
+    return UTF16LE(raw, "surrogatepass", True)[0].partition("\0")[0]
 
 
 def decode_multi_string(raw: bytes) -> list[str]:
@@ -44,7 +46,7 @@ def decode_multi_string(raw: bytes) -> list[str]:
     the list kept (Windows stops at the first one, but the bytes after it are data too)."""
     if len(raw) & 1:
         raw = raw[:-1]
-    text = raw.decode("utf-16-le", "surrogatepass")
+    text = UTF16LE(raw, "surrogatepass", True)[0]
     if text.endswith("\0\0"):
         text = text[:-2]
     elif text.endswith("\0"):
@@ -59,7 +61,7 @@ def decode(type_: int, raw: bytes) -> str | int | list[str] | bytes:
     if type_ in (REG_SZ, REG_EXPAND_SZ, REG_LINK):
         if len(raw) & 1:
             raw = raw[:-1]
-        return raw.decode("utf-16-le", "surrogatepass").partition("\0")[0]
+        return UTF16LE(raw, "surrogatepass", True)[0].partition("\0")[0]
     if type_ == REG_DWORD:
         return int.from_bytes(raw, "little") if len(raw) == 4 else raw
     if type_ == REG_MULTI_SZ:
