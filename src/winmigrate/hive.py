@@ -1090,12 +1090,12 @@ class Value:
 
     def _load(self) -> bytes:
         vk = self._vk
-        size = vk[2]
+        size = vk[L.VK_DATA_SIZE]
         if size & 0x80000000 and size <= 0x80000004:  # resident: the data is the offset field
-            return _PACK_U32(vk[3])[:size & 7]
+            return _PACK_U32(vk[L.VK_DATA_OFFSET])[:size & 7]
         hive = self._key._hive
         try:
-            return value_data(hive._img, self._off, size, vk[3])
+            return value_data(hive._img, self._off, size, vk[L.VK_DATA_OFFSET])
         except HiveFormatError as e:
             hive._skip(e, self._key.path, self._off)
             return b""
@@ -1104,13 +1104,13 @@ class Value:
     def type(self) -> RegType | int:
         """The value type: a ``RegType`` member, or the plain number when Windows defines none."""
         try:
-            return _TYPES[self._vk[4]]  # type: ignore[no-any-return]
+            return _TYPES[self._vk[5]]  # type: ignore[no-any-return]  # (VK_TYPE)
         except KeyError:  # the first use, or a number Windows does not define
-            return _regtype(self._vk[4])
+            return _regtype(self._vk[L.VK_TYPE])
 
     @property
     def type_number(self) -> int:
-        return int(self._vk[4])
+        return int(self._vk[L.VK_TYPE])
 
     @property
     def raw(self) -> bytes:
@@ -1126,7 +1126,7 @@ class Value:
         raw = self._raw
         if raw is None:
             raw = self._raw = self._load()
-        t = self._vk[4]
+        t = self._vk[5]  # VK_TYPE
         # The commonest types first, with decode's rules inlined: REG_SZ and REG_EXPAND_SZ,
         # REG_DWORD, REG_BINARY.
         if t == 1 or t == 2:
@@ -1142,17 +1142,17 @@ class Value:
     @property
     def size(self) -> int:
         """The data length in bytes."""
-        size = self._vk[2]
+        size = self._vk[L.VK_DATA_SIZE]
         return size & 0x7FFFFFFF if size & L.DATA_RESIDENT else int(size)
 
     @property
     def is_resident(self) -> bool:
         """Data of up to 4 bytes stored in the value record itself."""
-        return bool(self._vk[2] & L.DATA_RESIDENT)
+        return bool(self._vk[L.VK_DATA_SIZE] & L.DATA_RESIDENT)
 
     @property
     def flags(self) -> int:
-        return int(self._vk[5])
+        return int(self._vk[L.VK_FLAGS])
 
     @property
     def key(self) -> Key:
@@ -1164,7 +1164,7 @@ class Value:
 
     def __repr__(self) -> str:
         shown = "(default)" if self.name == "" else repr(self.name)
-        t = _regtype(self._vk[4])
+        t = _regtype(self._vk[L.VK_TYPE])
         return f"<Value {shown} {'REG_' + t.name if hasattr(t, 'name') else hex(t)}>"
 
 

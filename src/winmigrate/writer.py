@@ -509,7 +509,7 @@ class Editor:
         now = now_filetime()
         if existing is not None:
             voff = existing._off
-            self._free_data(existing._vk[2], existing._vk[3])
+            self._free_data(existing._vk[L.VK_DATA_SIZE], existing._vk[L.VK_DATA_OFFSET])
             self._set(_U32, voff, L.VK_OFF_DATA_SIZE, size_field)
             self._set(_U32, voff, L.VK_OFF_DATA, data_off)
             self._set(_U32, voff, L.VK_OFF_TYPE, number)
@@ -569,7 +569,7 @@ class Editor:
 
     def _free_value(self, voff: int) -> None:
         vk, _name = read_vk_named(self.img, voff)
-        self._free_data(vk[2], vk[3])
+        self._free_data(vk[L.VK_DATA_SIZE], vk[L.VK_DATA_OFFSET])
         self._free(voff)
 
     def delete_value(self, key: Key, name: str) -> None:
@@ -710,7 +710,8 @@ class Editor:
         for voff in value_offsets(self.img, nk[L.NK_VALUE_LIST], nk[L.NK_VALUE_COUNT]):
             vk, vname = read_vk_named(self.img, voff)
             max_vname = max(max_vname, 2 * utf16_length(vname))
-            size = vk[2] & 0x7FFFFFFF if vk[2] & L.DATA_RESIDENT else vk[2]
+            size = vk[L.VK_DATA_SIZE]
+            size = size & 0x7FFFFFFF if size & L.DATA_RESIDENT else size
             max_vdata = max(max_vdata, size)
         field = nk[L.NK_MAX_NAME]
         self._set(_U32, off, L.NK_OFF_MAX_NAME, (field & ~0xFFFF) | min(max_name, 0xFFFF))

@@ -41,14 +41,17 @@ def test_nk_vk_lists_sk_rebuild_exactly() -> None:
             counts["nk"] += 1
             for value in key.values():
                 vk = value._vk
-                built = build_vk(name=value.name, size_field=vk[2], data_offset=vk[3],
-                                 type_=vk[4], flags=vk[5], spare=vk[6])
+                built = build_vk(name=value.name, size_field=vk[L.VK_DATA_SIZE],
+                                 data_offset=vk[L.VK_DATA_OFFSET],
+                                 type_=vk[L.VK_TYPE], flags=vk[L.VK_FLAGS],
+                                 spare=vk[L.VK_SPARE])
                 assert built == _payload(hive, value.offset, len(built)), (key.path, value.name)
                 counts["vk"] += 1
-                if vk[2] > L.BIG_DATA_THRESHOLD and not vk[2] & L.DATA_RESIDENT:
-                    start, _n = img.cell(vk[3])
+                size, data_off = vk[L.VK_DATA_SIZE], vk[L.VK_DATA_OFFSET]
+                if size > L.BIG_DATA_THRESHOLD and not size & L.DATA_RESIDENT:
+                    start, _n = img.cell(data_off)
                     _sig, count, seglist = L.DB.unpack_from(img.buf, start)
-                    assert build_db(count, seglist) == _payload(hive, vk[3], 8)
+                    assert build_db(count, seglist) == _payload(hive, data_off, 8)
                     counts["db"] += 1
             if key.subkey_count:
                 names = {k.offset: k.name for k in key.subkeys()}

@@ -162,7 +162,7 @@ def test_value_data_layout(version: tuple[int, int], size: int, layout: str) -> 
     k = hive.root.create_key("K")
     raw = bytes(i % 256 for i in range(size))
     v = k.set_value("v", raw=raw)
-    size_field, data_off = v._vk[2], v._vk[3]
+    size_field, data_off = v._vk[L.VK_DATA_SIZE], v._vk[L.VK_DATA_OFFSET]
     if layout == "resident":
         assert size_field == L.DATA_RESIDENT | size
         assert size or data_off == 0  # zero-length data: resident, as Windows stores it

@@ -103,6 +103,11 @@ VK_OFF_DATA_SIZE = 4
 VK_OFF_DATA = 8
 VK_OFF_TYPE = 12
 VK_OFF_FLAGS = 16
+# The value tuples the readers return (``records.read_vk_named``, ``read_values``) hold the cell's
+# size field first, then the record: one unpack of the cell reads both.
+VK_CELL = struct.Struct("<i" + VK.format[1:])
+(VK_CELL_SIZE, VK_SIG, VK_NAME_LENGTH, VK_DATA_SIZE, VK_DATA_OFFSET, VK_TYPE, VK_FLAGS,
+ VK_SPARE) = range(8)
 VALUE_COMP_NAME = 0x0001
 VALUE_TOMBSTONE = 0x0002  # layered keys (version 1.6)
 DATA_RESIDENT = 0x80000000  # data size bit: the data sits in the data-offset field itself

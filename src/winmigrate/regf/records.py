@@ -15,8 +15,7 @@ _I32 = L.I32.unpack_from
 _NK = L.NK.unpack_from
 # A cell's size and its record in one unpack (the two hottest readers below).
 _CELL_NK = struct.Struct("<i" + L.NK.format[1:]).unpack_from
-_CELL_VK = struct.Struct("<i" + L.VK.format[1:]).unpack_from
-_VK = L.VK.unpack_from
+_CELL_VK = L.VK_CELL.unpack_from
 _SK = L.SK.unpack_from
 _DB = L.DB.unpack_from
 _LIST = L.LIST_HEADER.unpack_from
@@ -229,16 +228,16 @@ def read_vk_named(img: Image, off: int) -> tuple[tuple, str]:  # type: ignore[ty
         start, length = img.cell(off, "value")
         if length < 20:  # VK_FIXED_SIZE
             raise img.error(f"value cell too small ({length} bytes)", off)
-    vk = _VK(buf, start)
-    n = vk[1]
-    if vk[0] != b"vk" or 20 + n > length:
-        if vk[0] != b"vk":
-            raise img.error(f"expected a value (vk), found signature {bytes(vk[0])!r}", off)
+    vk = _CELL_VK(buf, start - 4)
+    n = vk[2]  # VK_NAME_LENGTH
+    if vk[1] != b"vk" or 20 + n > length:
+        if vk[1] != b"vk":
+            raise img.error(f"expected a value (vk), found signature {bytes(vk[1])!r}", off)
         raise img.error(f"value name ({n} bytes) does not fit its cell", off)
     if not n:
         return vk, ""
     raw = buf[start + 20:start + 20 + n]
-    if vk[5] & 1:  # VALUE_COMP_NAME
+    if vk[6] & 1:  # VK_FLAGS & VALUE_COMP_NAME
         return vk, raw.decode("latin-1")
     try:
         return vk, _UTF16LE(raw, "surrogatepass", True)[0]
@@ -269,21 +268,20 @@ def read_values(img: Image, offsets: tuple[int, ...] | list[int],
             n = vk[2]
             if (vk[1] == b"vk" and 24 + n <= size <= 4096 - p and not (p | size) & 7
                     and (vk[6] & 1 or not n)):  # VALUE_COMP_NAME, or the default value
-                vk = vk[1:]
                 name = buf[a + 24:a + 24 + n].decode("latin-1")
             else:
                 vk, name = read_vk_named(img, off)
         else:
             vk, name = read_vk_named(img, off)
         data: bytes | None = None
-        length = vk[2]
+        length = vk[3]  # VK_DATA_SIZE
         if length & 0x80000000:
             if length <= 0x80000004:
-                data = _PACK_U32(vk[3])[:length & 7]
+                data = _PACK_U32(vk[4])[:length & 7]  # VK_DATA_OFFSET
         elif length == 0:
             data = b""
         elif length <= 16344:  # one data cell (the same rule)
-            b = vk[3] + 4096
+            b = vk[4] + 4096
             p = b & 0xFFF
             if 32 <= p <= 4088 and b < page_end:
                 csize = -_I32(buf, b)[0]
