@@ -91,3 +91,22 @@ def test_a_clean_hive_next_to_no_logs_imports_no_log_machinery(tmp_path: Path,
                           timeout=120, check=True)
     assert done.stdout.strip() == "[]"
     assert (tmp_path / "out").is_file()
+
+
+def test_reading_a_hive_does_not_import_typing() -> None:
+    """``typing`` costs every process about 9 ms to import; the readers name their types only
+    for the type checker (``TYPE_CHECKING = False`` blocks), so a read never loads it."""
+    import subprocess
+    import sys
+
+    from tests.helpers import FIXTURES
+
+    program = (
+        "import sys, winmigrate\n"
+        f"with winmigrate.open({str(FIXTURES / 'types_1_5.hiv')!r}) as h:\n"
+        "    for key in h.walk():\n"
+        "        [(v.name, v.type, v.data) for v in key.values()]\n"
+        "print('typing' in sys.modules)\n")
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
+                          timeout=120, check=True)
+    assert done.stdout.strip() == "False"
