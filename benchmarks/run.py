@@ -60,27 +60,55 @@ def available(parser: str) -> bool:
 
 def measure(parser: str, program: str, args: list[str], repeat: int) -> dict[str, object]:
     """Median wall time and peak RSS of ``repeat`` whole-process runs."""
-    times, peaks, outputs = [], [], set()
+    return measure_interleaved({parser: (program, args, repeat)})[parser]
+
+
+Job = tuple[str, list[str], int]  # program, arguments, runs
+
+
+def measure_interleaved(jobs: dict[str, Job]) -> dict[str, dict[str, object]]:
+    """``measure`` for several parsers at once, their runs taken in turns (round ``i`` runs each
+    parser that wants more than ``i`` runs), so that a slow spell of the shared machine weighs on
+    all of them alike instead of on whichever parser happened to be running."""
+    runs: dict[str, list[tuple[float, int, str]]] = {name: [] for name in jobs}
+    errors: dict[str, str] = {}
+    for round_ in range(max(reps for _prog, _args, reps in jobs.values())):
+        for parser, (program, args, reps) in jobs.items():
+            if round_ < reps and parser not in errors:
+                outcome = _run_once(parser, program, args)
+                if isinstance(outcome, str):
+                    errors[parser] = outcome
+                else:
+                    runs[parser].append(outcome)
+    results: dict[str, dict[str, object]] = {}
+    for parser, done in runs.items():
+        if parser in errors:
+            results[parser] = {"error": errors[parser]}
+            continue
+        times = [t for t, _peak, _out in done]
+        results[parser] = {"seconds": statistics.median(times), "min": min(times),
+                           "runs": len(done), "peak_rss": max(p for _t, p, _o in done),
+                           "output": sorted(o for _t, _p, o in done)[0]}
+    return results
+
+
+def _run_once(parser: str, program: str, args: list[str]) -> tuple[float, int, str] | str:
+    """``(seconds, peak RSS, output)`` of one whole-process run, or the error it printed."""
     env = dict(os.environ, PYTHONPATH=str(REPO / "src"))
     # Each process reports its own peak resident set at exit (ru_maxrss of RUSAGE_SELF, in KiB on
     # Linux); the time includes that one call, which is negligible.
     program += ("\nimport resource as _r, sys as _s\n"
                 "_s.stderr.write('MAXRSS %d\\n' % _r.getrusage(_r.RUSAGE_SELF).ru_maxrss)\n")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        proc = subprocess.run([interpreter(parser), "-c", program, *args], capture_output=True,
-                              env=env)
-        elapsed = time.perf_counter() - start
-        out = proc.stdout.decode(errors="replace").strip()
-        err = proc.stderr.decode(errors="replace").strip()
-        if proc.returncode != 0:
-            return {"error": (err or out).splitlines()[-1][:200] if (err or out) else "failed"}
-        times.append(elapsed)
-        peak = [line for line in err.splitlines() if line.startswith("MAXRSS ")]
-        peaks.append(int(peak[-1].split()[1]) * 1024 if peak else 0)
-        outputs.add(out[:200])
-    return {"seconds": statistics.median(times), "min": min(times), "runs": repeat,
-            "peak_rss": max(peaks), "output": sorted(outputs)[0]}
+    start = time.perf_counter()
+    proc = subprocess.run([interpreter(parser), "-c", program, *args], capture_output=True,
+                          env=env)
+    elapsed = time.perf_counter() - start
+    out = proc.stdout.decode(errors="replace").strip()
+    err = proc.stderr.decode(errors="replace").strip()
+    if proc.returncode != 0:
+        return (err or out).splitlines()[-1][:200] if (err or out) else "failed"
+    peak = [line for line in err.splitlines() if line.startswith("MAXRSS ")]
+    return elapsed, int(peak[-1].split()[1]) * 1024 if peak else 0, out[:200]
 
 
 def make_big_hive(system: Path, target: Path) -> Path:
@@ -138,33 +166,35 @@ def main() -> int:
         "walk": {}, "lookup": {}, "edit": {},
     }
     for name, path in hives.items():
+        # regipy needs minutes per walk of the 16 MB hive: one run, and not the big one; the
+        # other Python parsers need up to tens of seconds on the big one: three runs there.
+        walks: dict[str, Job] = {}
         for parser in parsers:
-            # regipy needs minutes per walk of the 16 MB hive: one run, and not the big one;
-            # the other parsers need up to tens of seconds on the big one: three runs there.
-            reps = 1 if parser == "regipy" else repeat if name == "SYSTEM 16 MB" else min(repeat, 3)
             if parser == "regipy" and name != "SYSTEM 16 MB":
                 continue
-            print(f"walk   {name:18} {parser:16}", end=" ", flush=True)
-            r = measure(parser, WALK[parser], [str(path)], reps)
+            reps = (1 if parser == "regipy" else
+                    repeat if name == "SYSTEM 16 MB" or parser in ("winmigrate", "hivex")
+                    else min(repeat, 3))
+            walks[parser] = (WALK[parser], [str(path)], reps)
+        print(f"walk   {name} ({', '.join(walks)}: runs in turns)", flush=True)
+        for parser, r in measure_interleaved(walks).items():
             results["walk"].setdefault(name, {})[parser] = r  # type: ignore[union-attr]
-            print(_fmt(r))
-        for parser in parsers:
-            print(f"lookup {name:18} {parser:16}", end=" ", flush=True)
-            r = measure(parser, LOOKUP[parser], [str(path), DEEP_KEY, DEEP_VALUE],
-                        1 if parser == "regipy" else repeat * 2)
+            print(f"walk   {name:18} {parser:16} {_fmt(r)}")
+        lookups = {parser: (LOOKUP[parser], [str(path), DEEP_KEY, DEEP_VALUE],
+                            1 if parser == "regipy" else repeat * 2) for parser in parsers}
+        for parser, r in measure_interleaved(lookups).items():
             results["lookup"].setdefault(name, {})[parser] = r  # type: ignore[union-attr]
-            print(_fmt(r))
+            print(f"lookup {name:18} {parser:16} {_fmt(r)}")
     with tempfile.TemporaryDirectory(dir=OUT) as tmp:
-        for parser in [p for p in EDIT if p in parsers]:
-            print(f"edit   {'SYSTEM 16 MB':18} {parser:16}", end=" ", flush=True)
-            r = measure(parser, EDIT[parser], [str(system), os.path.join(tmp, "out")], repeat)
+        edits = {parser: (EDIT[parser], [str(system), os.path.join(tmp, parser)], repeat)
+                 for parser in parsers if parser in EDIT}
+        # The baseline, in the same turns: a plain copy of the file.
+        edits["copy"] = ("import shutil, sys; shutil.copyfile(sys.argv[1], sys.argv[2])",
+                         [str(system), os.path.join(tmp, "copy")], repeat)
+        for parser, r in measure_interleaved(edits).items():
             results["edit"][parser] = r  # type: ignore[index]
-            print(_fmt(r))
-        print(f"edit   {'SYSTEM 16 MB':18} {'cp (baseline)':16}", end=" ", flush=True)
-        r = measure("winmigrate", "import shutil, sys; shutil.copyfile(sys.argv[1], sys.argv[2])",
-                    [str(system), os.path.join(tmp, "copy")], repeat)
-        results["edit"]["copy"] = r  # type: ignore[index]
-        print(_fmt(r))
+            label = "cp (baseline)" if parser == "copy" else parser
+            print(f"edit   {'SYSTEM 16 MB':18} {label:16} {_fmt(r)}")
         print(f"bulk   {'1000 keys x 5 values':18} {'winmigrate':16}", end=" ", flush=True)
         r = measure("winmigrate", BULK, [str(system), os.path.join(tmp, "bulk")], repeat)
         results["edit"]["bulk-1000x5"] = r  # type: ignore[index]
