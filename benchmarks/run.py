@@ -58,23 +58,26 @@ def available(parser: str) -> bool:
     return r.returncode == 0
 
 
-def measure(parser: str, program: str, args: list[str], repeat: int) -> dict[str, object]:
-    """Median wall time and peak RSS of ``repeat`` whole-process runs."""
-    return measure_interleaved({parser: (program, args, repeat)})[parser]
-
-
 Job = tuple[str, list[str], int]  # program, arguments, runs
 
 
-def measure_interleaved(jobs: dict[str, Job]) -> dict[str, dict[str, object]]:
+def measure_interleaved(jobs: dict[str, Job], *, sync_first: bool = False
+                        ) -> dict[str, dict[str, object]]:
     """``measure`` for several parsers at once, their runs taken in turns (round ``i`` runs each
     parser that wants more than ``i`` runs), so that a slow spell of the shared machine weighs on
-    all of them alike instead of on whichever parser happened to be running."""
+    all of them alike instead of on whichever parser happened to be running.
+
+    ``sync_first`` flushes the page cache's dirty data before every run (untimed), for tasks
+    that write: on ext4 an fsync also writes out what earlier runs left unflushed (the journal
+    commits their data with it), so without this a parser that fsyncs would pay for the writes of
+    those that do not."""
     runs: dict[str, list[tuple[float, int, str]]] = {name: [] for name in jobs}
     errors: dict[str, str] = {}
     for round_ in range(max(reps for _prog, _args, reps in jobs.values())):
         for parser, (program, args, reps) in jobs.items():
             if round_ < reps and parser not in errors:
+                if sync_first:
+                    os.sync()
                 outcome = _run_once(parser, program, args)
                 if isinstance(outcome, str):
                     errors[parser] = outcome
@@ -191,12 +194,13 @@ def main() -> int:
         # The baseline, in the same turns: a plain copy of the file.
         edits["copy"] = ("import shutil, sys; shutil.copyfile(sys.argv[1], sys.argv[2])",
                          [str(system), os.path.join(tmp, "copy")], repeat)
-        for parser, r in measure_interleaved(edits).items():
+        for parser, r in measure_interleaved(edits, sync_first=True).items():
             results["edit"][parser] = r  # type: ignore[index]
             label = "cp (baseline)" if parser == "copy" else parser
             print(f"edit   {'SYSTEM 16 MB':18} {label:16} {_fmt(r)}")
         print(f"bulk   {'1000 keys x 5 values':18} {'winmigrate':16}", end=" ", flush=True)
-        r = measure("winmigrate", BULK, [str(system), os.path.join(tmp, "bulk")], repeat)
+        r = measure_interleaved({"winmigrate": (BULK, [str(system), os.path.join(tmp, "bulk")],
+                                                repeat)}, sync_first=True)["winmigrate"]
         results["edit"]["bulk-1000x5"] = r  # type: ignore[index]
         print(_fmt(r))
     print()
