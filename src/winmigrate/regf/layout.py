@@ -58,6 +58,7 @@ CELL_SIZE = struct.Struct("<i")
 # Key node (_CM_KEY_NODE), 76 bytes before the name.
 NK_SIGNATURE = b"nk"
 NK = struct.Struct("<2sHQIIIIIIIIIIIIIIIHH")
+NK_CELL = struct.Struct("<i" + NK.format[1:])  # the cell's size field, then the record
 NK_FIXED_SIZE = NK.size  # 76
 (NK_SIG, NK_FLAGS, NK_TIMESTAMP, NK_ACCESS_BITS, NK_PARENT, NK_SUBKEY_COUNT,
  NK_VOLATILE_SUBKEY_COUNT, NK_SUBKEY_LIST, NK_VOLATILE_SUBKEY_LIST, NK_VALUE_COUNT,
@@ -126,6 +127,7 @@ SK_OFF_REFCOUNT = 12
 
 # Subkey lists (_CM_KEY_INDEX / _CM_KEY_FAST_INDEX): signature and count, then the elements.
 LIST_HEADER = struct.Struct("<2sH")
+LIST_CELL = struct.Struct("<i" + LIST_HEADER.format[1:])  # the cell's size field, then the header
 LI_SIGNATURE = b"li"
 LF_SIGNATURE = b"lf"
 LH_SIGNATURE = b"lh"
@@ -148,14 +150,17 @@ U32 = struct.Struct("<I")
 U64 = struct.Struct("<Q")
 I32 = struct.Struct("<i")
 
-_ARRAYS: dict[int, struct.Struct] = {}
+class _U32Arrays(dict[int, struct.Struct]):
+    """Structs of ``count`` little-endian u32, made on first use (list cells reuse a handful of
+    sizes; at most 4096 are kept)."""
 
-
-def u32_array(count: int) -> struct.Struct:
-    """A struct of ``count`` little-endian u32 (cached: list cells reuse a handful of sizes)."""
-    s = _ARRAYS.get(count)
-    if s is None:
+    def __missing__(self, count: int) -> struct.Struct:
         s = struct.Struct(f"<{count}I")
-        if len(_ARRAYS) < 4096:
-            _ARRAYS[count] = s
-    return s
+        if len(self) < 4096:
+            self[count] = s
+        return s
+
+
+#: ``u32_array(count)``: the struct of ``count`` u32. A dict lookup called directly, so that the
+#: hot list readers pay no Python call for it.
+u32_array = _U32Arrays().__getitem__

@@ -5,33 +5,33 @@ of the hive model allocate nothing else; every size and count is checked against
 
 from __future__ import annotations
 
-import struct
-
 from . import layout as L
 from .image import Image
 
 _I32 = L.I32.unpack_from
 _NK = L.NK.unpack_from
-# A cell's size and its record in one unpack (the two hottest readers below).
-_CELL_NK = struct.Struct("<i" + L.NK.format[1:]).unpack_from
+# A cell's size and its record in one unpack (the hot readers below).
+_CELL_NK = L.NK_CELL.unpack_from
 _CELL_VK = L.VK_CELL.unpack_from
 _SK = L.SK.unpack_from
 _DB = L.DB.unpack_from
 _LIST = L.LIST_HEADER.unpack_from
-_CELL_LIST = struct.Struct("<i" + L.LIST_HEADER.format[1:]).unpack_from
+_CELL_LIST = L.LIST_CELL.unpack_from
 _u32s = L.u32_array
-_ARRAYS = L._ARRAYS
 _PACK_U32 = L.U32.pack
 _UTF16LE = L.UTF16LE
 
-# The page rule. The hot readers below accept a cell without calling ``Image.cell`` when the
-# cell lies wholly inside one 4 KiB page, starts at least 32 bytes past the page's start, and the
-# page lies before ``img.end & ~0xFFF``. Hive bins are 4 KiB-aligned multiples of 4 KiB, each
-# with its 32-byte header at a page start, so such a cell is inside the hive bins and inside one
-# bin and overlaps no bin header; with the 8-byte alignment of offset and size and a negative
-# (allocated) size field, that is every check of ``Image.cell``. ``p`` is the offset in the page.
-# Any other cell goes through ``Image.cell`` (via the precise readers), which holds the complete
-# rules and the error messages.
+# The page rule. The readers a walk calls per key or per value (``read_children``,
+# ``read_values``, ``subkey_offsets``, ``value_offsets``) accept a cell without calling
+# ``Image.cell`` when the cell lies wholly inside one 4 KiB page, starts at least 32 bytes past
+# the page's start, and the page lies before ``img.end & ~0xFFF``. Hive bins are 4 KiB-aligned
+# multiples of 4 KiB, each with its 32-byte header at a page start, so such a cell is inside the
+# hive bins and inside one bin and overlaps no bin header; with the 8-byte alignment of offset
+# and size and a negative (allocated) size field, that is every check of ``Image.cell``. ``p``
+# is the offset in the page. Any other cell goes to their checked twins (``read_nk_named``,
+# ``read_vk_named``, ``_checked_subkey_offsets``, ``_checked_value_offsets``), which read only
+# through ``Image.cell``, hold the error messages, and are what the tests compare the fast
+# paths with (``tests/regf/test_page_rule.py``).
 
 TYPE_CHECKING = False  # (not typing's: importing typing would cost every start-up ~9 ms)
 if TYPE_CHECKING:
@@ -59,15 +59,9 @@ def read_nk(img: Image, off: int) -> tuple:  # type: ignore[type-arg]
 def read_nk_named(img: Image, off: int) -> tuple[tuple, str]:  # type: ignore[type-arg]
     """``(fields, name)`` of the key node at ``off``."""
     buf = img.buf
-    a = off + 4096
-    p = a & 0xFFF
-    size = -_I32(buf, a)[0] if 32 <= p <= 4088 and a < img.end & ~0xFFF else 0
-    if 80 <= size <= 4096 - p and not (p | size) & 7:  # the page rule
-        start, length = a + 4, size - 4
-    else:
-        start, length = img.cell(off, "key node")
-        if length < 76:  # NK_FIXED_SIZE
-            raise img.error(f"key node cell too small ({length} bytes)", off)
+    start, length = img.cell(off, "key node")
+    if length < L.NK_FIXED_SIZE:
+        raise img.error(f"key node cell too small ({length} bytes)", off)
     nk = _NK(buf, start)
     n = nk[18]  # NK_NAME_LENGTH
     if nk[0] != b"nk" or 76 + n > length:
@@ -124,8 +118,12 @@ def subkey_offsets(img: Image, list_off: int, expected: int) -> list[int]:
         size = -size
         if ((sig == b"lh" or sig == b"lf") and count == expected
                 and 8 + 8 * count <= size <= 4096 - p and not (p | size) & 7):
-            array = _ARRAYS.get(2 * count)
-            return list((array or _u32s(2 * count)).unpack_from(buf, a + 8)[::2])
+            return list(_u32s(2 * count).unpack_from(buf, a + 8)[::2])
+    return _checked_subkey_offsets(img, list_off, expected)
+
+
+def _checked_subkey_offsets(img: Image, list_off: int, expected: int) -> list[int]:
+    """``subkey_offsets`` through ``Image.cell`` only (every list shape, every error)."""
     out = _list_elements(img, list_off, top=True, expected=expected)
     if len(out) != expected:
         raise img.error(f"subkey list holds {len(out)} keys but the key says {expected}", list_off)
@@ -207,8 +205,12 @@ def value_offsets(img: Image, list_off: int, count: int) -> tuple[int, ...]:
     if 32 <= p <= 4088 and a < img.end & ~0xFFF:  # the common case, inline (the page rule)
         size = -_I32(buf, a)[0]
         if 4 + 4 * count <= size <= 4096 - p and not (p | size) & 7:
-            array = _ARRAYS.get(count)
-            return (array or _u32s(count)).unpack_from(buf, a + 4)
+            return _u32s(count).unpack_from(buf, a + 4)
+    return _checked_value_offsets(img, list_off, count)
+
+
+def _checked_value_offsets(img: Image, list_off: int, count: int) -> tuple[int, ...]:
+    """``value_offsets`` through ``Image.cell`` only."""
     start, length = img.cell(list_off, "value list")
     if 4 * count > length:
         raise img.error(f"value list of {count} entries does not fit its cell ({length} bytes)",
@@ -219,15 +221,9 @@ def value_offsets(img: Image, list_off: int, count: int) -> tuple[int, ...]:
 def read_vk_named(img: Image, off: int) -> tuple[tuple, str]:  # type: ignore[type-arg]
     """``(fields, name)`` of the value at ``off`` (``""`` for the default value)."""
     buf = img.buf
-    a = off + 4096
-    p = a & 0xFFF
-    size = -_I32(buf, a)[0] if 32 <= p <= 4088 and a < img.end & ~0xFFF else 0
-    if 24 <= size <= 4096 - p and not (p | size) & 7:  # the page rule
-        start, length = a + 4, size - 4
-    else:
-        start, length = img.cell(off, "value")
-        if length < 20:  # VK_FIXED_SIZE
-            raise img.error(f"value cell too small ({length} bytes)", off)
+    start, length = img.cell(off, "value")
+    if length < L.VK_FIXED_SIZE:
+        raise img.error(f"value cell too small ({length} bytes)", off)
     vk = _CELL_VK(buf, start - 4)
     n = vk[2]  # VK_NAME_LENGTH
     if vk[1] != b"vk" or 20 + n > length:
