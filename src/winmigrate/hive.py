@@ -68,6 +68,7 @@ _NK_SUBKEY_LIST = L.NK_SUBKEY_LIST
 _NK_VALUE_COUNT = L.NK_VALUE_COUNT
 _NK_VALUE_LIST = L.NK_VALUE_LIST
 _NK_PARENT = L.NK_PARENT
+_VK_TYPE = L.VK_TYPE
 _UTF16LE = L.UTF16LE
 _to_regtype: Any = None
 
@@ -370,6 +371,21 @@ class Hive:
     def walk(self) -> Iterator[Key]:
         """Every key, the root first, depth-first in stored order."""
         return self._root.walk()
+
+    # -- value-name indexes (see Key._value_names) ----------------------------------------------
+
+    def _current_value_index(self, key_off: int) -> dict[str, int] | None:
+        """The value-name index of the key node at ``key_off``, if one was made since the hive
+        last changed."""
+        cached = self._value_index.get(key_off)
+        return cached[1] if cached is not None and cached[0] == self._gen else None
+
+    def _keep_value_index(self, key_off: int, index: dict[str, int]) -> None:
+        """Keep ``index`` as current for the hive as it is now (at most ``_VALUE_INDEX_KEYS``
+        keys' indexes at once)."""
+        if key_off not in self._value_index and len(self._value_index) >= _VALUE_INDEX_KEYS:
+            self._value_index.clear()
+        self._value_index[key_off] = (self._gen, index)
 
     # -- problems (tolerant reads) ---------------------------------------------------------------
 
@@ -934,19 +950,17 @@ class Key:
         cannot be read (the scan then reports it where it stands). The writer keeps it current
         across its own additions (``Editor.set_value``)."""
         hive = self._hive
-        cached = hive._value_index.get(self._off)
-        if cached is not None and cached[0] == hive._gen:
-            return cached[1]
+        index = hive._current_value_index(self._off)
+        if index is not None:
+            return index
         img = hive._img
-        index: dict[str, int] = {}
+        index = {}
         try:
             for off in value_offsets(img, nk[_NK_VALUE_LIST], count):
                 index.setdefault(collation_key(read_vk_named(img, off)[1]), off)
         except HiveFormatError:
             return None
-        if len(hive._value_index) >= _VALUE_INDEX_KEYS:
-            hive._value_index.clear()
-        hive._value_index[self._off] = (hive._gen, index)
+        hive._keep_value_index(self._off, index)
         return index
 
     def get_value(self, name: str) -> Value | None:
@@ -1104,9 +1118,9 @@ class Value:
     def type(self) -> RegType | int:
         """The value type: a ``RegType`` member, or the plain number when Windows defines none."""
         try:
-            return _TYPES[self._vk[5]]  # type: ignore[no-any-return]  # (VK_TYPE)
+            return _TYPES[self._vk[_VK_TYPE]]  # type: ignore[no-any-return]
         except KeyError:  # the first use, or a number Windows does not define
-            return _regtype(self._vk[L.VK_TYPE])
+            return _regtype(self._vk[_VK_TYPE])
 
     @property
     def type_number(self) -> int:
@@ -1126,7 +1140,7 @@ class Value:
         raw = self._raw
         if raw is None:
             raw = self._raw = self._load()
-        t = self._vk[5]  # VK_TYPE
+        t = self._vk[_VK_TYPE]
         # The commonest types first, with decode's rules inlined: REG_SZ and REG_EXPAND_SZ,
         # REG_DWORD, REG_BINARY.
         if t == 1 or t == 2:

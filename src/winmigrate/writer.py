@@ -504,8 +504,7 @@ class Editor:
         size_field, data_off = self._store_data(payload)
         existing = key._find_value(name)
         # The key's value-name index, if current: kept current below instead of rebuilt.
-        cached = self.hive._value_index.get(key._off)
-        index = cached[1] if cached is not None and cached[0] == self.hive._gen else None
+        index = self.hive._current_value_index(key._off)
         now = now_filetime()
         if existing is not None:
             voff = existing._off
@@ -534,7 +533,7 @@ class Editor:
         self._changed()
         if index is not None:
             index.setdefault(collation_key(name), voff)  # a replaced value keeps its record
-            self.hive._value_index[key._off] = (self.hive._gen, index)
+            self.hive._keep_value_index(key._off, index)
         vk, vname = read_vk_named(self.img, voff)
         return Value(key, voff, vname, vk)
 

@@ -59,9 +59,7 @@ def decode_multi_string(raw: bytes) -> list[str]:
 def decode(type_: int, raw: bytes) -> str | int | list[str] | bytes:
     """The Python form of ``raw`` for a value of type ``type_`` (most common types first)."""
     if type_ in (REG_SZ, REG_EXPAND_SZ, REG_LINK):
-        if len(raw) & 1:
-            raw = raw[:-1]
-        return UTF16LE(raw, "surrogatepass", True)[0].partition("\0")[0]
+        return decode_string(raw)
     if type_ == REG_DWORD:
         return int.from_bytes(raw, "little") if len(raw) == 4 else raw
     if type_ == REG_MULTI_SZ:
