@@ -61,11 +61,11 @@ def available(parser: str) -> bool:
 Job = tuple[str, list[str], int]  # program, arguments, runs
 
 
-def measure_interleaved(jobs: dict[str, Job], *, sync_first: bool = False
-                        ) -> dict[str, dict[str, object]]:
-    """``measure`` for several parsers at once, their runs taken in turns (round ``i`` runs each
-    parser that wants more than ``i`` runs), so that a slow spell of the shared machine weighs on
-    all of them alike instead of on whichever parser happened to be running.
+def measure(jobs: dict[str, Job], *, sync_first: bool = False) -> dict[str, dict[str, object]]:
+    """Median and minimum wall time, peak RSS and output of each parser's job, its runs whole
+    processes taken in turns with the others' (round ``i`` runs each parser that wants more than
+    ``i`` runs), so that a slow spell of the shared machine weighs on all of them alike instead
+    of on whichever parser happened to be running.
 
     ``sync_first`` flushes the page cache's dirty data before every run (untimed), for tasks
     that write: on ext4 an fsync also writes out what earlier runs left unflushed (the journal
@@ -149,6 +149,8 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--json", type=Path, default=OUT / "results.json")
     ap.add_argument("--skip-big", action="store_true", help="only the 16 MB hive")
+    ap.add_argument("--no-sync", action="store_true",
+                    help="do not flush dirty pages before each timed write (to see the effect)")
     args = ap.parse_args()
     repeat = 3 if args.quick else args.repeat
     # Installed packages come with compiled bytecode; make ours the same (this environment may
@@ -180,12 +182,12 @@ def main() -> int:
                     else min(repeat, 3))
             walks[parser] = (WALK[parser], [str(path)], reps)
         print(f"walk   {name} ({', '.join(walks)}: runs in turns)", flush=True)
-        for parser, r in measure_interleaved(walks).items():
+        for parser, r in measure(walks).items():
             results["walk"].setdefault(name, {})[parser] = r  # type: ignore[union-attr]
             print(f"walk   {name:18} {parser:16} {_fmt(r)}")
         lookups = {parser: (LOOKUP[parser], [str(path), DEEP_KEY, DEEP_VALUE],
                             1 if parser == "regipy" else repeat * 2) for parser in parsers}
-        for parser, r in measure_interleaved(lookups).items():
+        for parser, r in measure(lookups).items():
             results["lookup"].setdefault(name, {})[parser] = r  # type: ignore[union-attr]
             print(f"lookup {name:18} {parser:16} {_fmt(r)}")
     with tempfile.TemporaryDirectory(dir=OUT) as tmp:
@@ -194,13 +196,13 @@ def main() -> int:
         # The baseline, in the same turns: a plain copy of the file.
         edits["copy"] = ("import shutil, sys; shutil.copyfile(sys.argv[1], sys.argv[2])",
                          [str(system), os.path.join(tmp, "copy")], repeat)
-        for parser, r in measure_interleaved(edits, sync_first=True).items():
+        for parser, r in measure(edits, sync_first=not args.no_sync).items():
             results["edit"][parser] = r  # type: ignore[index]
             label = "cp (baseline)" if parser == "copy" else parser
             print(f"edit   {'SYSTEM 16 MB':18} {label:16} {_fmt(r)}")
         print(f"bulk   {'1000 keys x 5 values':18} {'winmigrate':16}", end=" ", flush=True)
-        r = measure_interleaved({"winmigrate": (BULK, [str(system), os.path.join(tmp, "bulk")],
-                                                repeat)}, sync_first=True)["winmigrate"]
+        r = measure({"winmigrate": (BULK, [str(system), os.path.join(tmp, "bulk")],
+                                                repeat)}, sync_first=not args.no_sync)["winmigrate"]
         results["edit"]["bulk-1000x5"] = r  # type: ignore[index]
         print(_fmt(r))
     print()
