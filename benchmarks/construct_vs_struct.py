@@ -11,18 +11,16 @@ benchmark shows it costs nothing on a hot path; the figures are in docs/performa
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import winmigrate  # noqa: E402
-from winmigrate.regf import layout as L  # noqa: E402
+from run import BIG_SYSTEM, corpus  # (importing run also puts src/ on the path)
 
-BIG_SYSTEM = "mkorman90_regipy/_history/9726b9e2ee/regipy_tests/data/SYSTEM"
+import winmigrate
+from winmigrate.regf import layout as L
 
 
 def main() -> int:
@@ -31,10 +29,7 @@ def main() -> int:
     except ImportError:
         print("construct is not installed: pip install -e '.[bench]'")
         return 1
-    extract = REPO.parent / "shared" / "corpus" / "extract"
-    corpus = subprocess.run([sys.executable, str(extract)], capture_output=True, text=True,
-                            check=True).stdout.strip().splitlines()[-1]
-    hive = winmigrate.open(Path(corpus) / BIG_SYSTEM)
+    hive = winmigrate.open(corpus() / BIG_SYSTEM)
     buf = hive._img.buf
     starts = [key.offset + 4096 + 4 for key in hive.walk()]
     nk = Struct(

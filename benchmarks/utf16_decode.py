@@ -10,25 +10,20 @@ docs/performance.md.
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import winmigrate  # noqa: E402
-from winmigrate.regf import layout as L  # noqa: E402
+from run import BIG_SYSTEM, corpus  # (importing run also puts src/ on the path)
 
-BIG_SYSTEM = "mkorman90_regipy/_history/9726b9e2ee/regipy_tests/data/SYSTEM"
+import winmigrate
+from winmigrate.regf import layout as L
 
 
 def main() -> int:
-    extract = REPO.parent / "shared" / "corpus" / "extract"
-    folder = subprocess.run([sys.executable, str(extract)], capture_output=True, text=True,
-                            check=True).stdout.strip().splitlines()[-1]
-    with winmigrate.open(Path(folder) / BIG_SYSTEM) as hive:
+    with winmigrate.open(corpus() / BIG_SYSTEM) as hive:
         raws = [v.raw for k in hive.walk() for v in k.values()
                 if v.type_number == 1 and not len(v.raw) & 1]
     decode = L.UTF16LE
