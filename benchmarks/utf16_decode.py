@@ -2,7 +2,7 @@
 """Why the hot readers decode UTF-16LE with ``codecs.utf_16_le_decode`` (``layout.UTF16LE``)
 rather than ``bytes.decode("utf-16-le")``: the method looks the codec up by name and calls the
 Python wrapper in ``encodings/utf_16_le.py`` on every call. Measured on every REG_SZ value of
-the 16 MB corpus SYSTEM hive, decoded both ways (same results checked); the figures are in
+the 16 MB corpus SYSTEM hive, decoded both ways (same results checked); figures are in
 docs/performance.md.
 
     python benchmarks/utf16_decode.py

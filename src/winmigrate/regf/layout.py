@@ -13,7 +13,7 @@ import struct
 
 # Names and strings are UTF-16LE. Hot paths call the codec function directly:
 # ``bytes.decode("utf-16-le")`` looks the codec up and runs a Python wrapper on every call,
-# 3.8 times the cost on registry strings (benchmarks/utf16_decode.py). Called as
+# about four times the cost on registry strings (benchmarks/utf16_decode.py). Called as
 # ``UTF16LE(raw, errors, True)[0]``.
 UTF16LE = codecs.utf_16_le_decode
 
