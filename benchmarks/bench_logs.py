@@ -17,7 +17,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from winmigrate.logs import recover_file  # noqa: E402
+from winmigrate.hive.logs import recover_file  # noqa: E402
 from winmigrate.regf.marvin import marvin32  # noqa: E402
 
 SYSTEM_B = "mkorman90_regipy/regipy_tests/data/SYSTEM_B"

@@ -6,9 +6,15 @@
         services = hive.key(r"CurrentControlSet\\Services")
         print(services.subkey("Tcpip").get("ImagePath"))
 
-The public face: ``open``, ``create``, ``Hive``, ``Key``, ``Value``,
-``RegType`` and the errors. Operations on SYSTEM/SOFTWARE hives live in their own modules
-(``winmigrate.system``, ``winmigrate.services``, ``winmigrate.network``, ...).
+The public face: ``open``, ``create``, ``Hive``, ``Key``, ``Value``, ``RegType`` and the errors.
+The package is layered, each layer importing only those below it (``docs/architecture.md``)::
+
+    cli/          the command line                      testing/   Hypothesis strategies
+    convert/      the Xen -> KVM conversion
+    windows/      what SYSTEM and SOFTWARE mean         regfile/   .reg import and export
+    hive/         one hive as objects: read, edit, check, save, logs
+    regf/         the on-disk format, no policy
+    errors, version
 """
 
 from __future__ import annotations
@@ -27,12 +33,12 @@ from .errors import (
     WinmigrateError,
 )
 from .hive import Hive, Key, Value, create, open
+from .version import __version__
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from .regf.regtype import RegType
 
-__version__ = "0.1.0"
 
 __all__ = [
     "DirtyHiveError",

@@ -125,12 +125,12 @@ def main(argv: list[str]) -> int:
         argv = [*argv, "-timeout=30"]
     with atheris.instrument_imports(include=["winmigrate"]):
         import winmigrate
-        import winmigrate.check
-        import winmigrate.logs
-        import winmigrate.network
+        import winmigrate.hive.check
+        import winmigrate.hive.logs
         import winmigrate.regf.logfile
         import winmigrate.regfile
-        import winmigrate.services  # noqa: F401
+        import winmigrate.windows.network
+        import winmigrate.windows.services  # noqa: F401
     from tests.fuzz import harness
 
     harness.warm_up()

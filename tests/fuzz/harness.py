@@ -150,14 +150,14 @@ def _control_sets(hive: winmigrate.Hive) -> list[str | None]:
 def _operations(hive: winmigrate.Hive, step: Callable[[str, Callable[[], object]], bool], *,
                 export: bool = True) -> None:
     """The ``.reg`` export and the network and service readers, each step on its own."""
-    from winmigrate import network
+    from winmigrate.windows import network
 
     try:
         from winmigrate import regfile
     except ImportError:  # another engineer is finishing it
         regfile = None  # type: ignore[assignment]
     try:
-        from winmigrate import services
+        from winmigrate.windows import services
     except ImportError:
         services = None  # type: ignore[assignment]
     if export and regfile is not None and hasattr(regfile, "export_reg"):
@@ -419,7 +419,7 @@ def log_read_preallocates() -> bool:
     ``tests/robustness/test_resource_bounds.py`` keeps the finding as an xfail."""
     global _PREALLOCATES
     if _PREALLOCATES is None:
-        from winmigrate import logs as logs_module
+        from winmigrate.hive.logs import replay as logs_module
 
         path = os.path.join(_tmpdir(), "probe.LOG1")
         with open(path, "wb") as f:
@@ -517,7 +517,7 @@ def run_one(data: bytes, *, logs: dict[str, bytes] | None = None, check: bool = 
                 "tolerant", lambda: winmigrate.Hive.from_bytes(data, strict=False)))
         if logs is not None:
             path = _write_files(data, logs)
-            from winmigrate import logs as logs_module
+            from winmigrate.hive.logs import replay as logs_module
 
             saved_limit = logs_module.MAX_LOG_SIZE
             if log_read_preallocates() and max(map(len, logs.values()), default=0) < F1_LOG_LIMIT:

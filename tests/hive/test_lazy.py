@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 import winmigrate
-import winmigrate.hive as hive_module
+import winmigrate.hive.key as key_module
+import winmigrate.hive.lookup as lookup_module
 from tests.helpers import BIG_SYSTEM, corpus_file
 
 DEEP = r"ControlSet001\Control\Class\{4D36E972-E325-11CE-BFC1-08002BE10318}\0007"
@@ -23,11 +24,10 @@ def test_point_lookup_reads_a_handful_of_records(monkeypatch: pytest.MonkeyPatch
             return func(*args, **kwargs)
         return wrapper
 
-    monkeypatch.setattr(hive_module, "read_nk_named",
-                        counting("nodes", hive_module.read_nk_named))
-    monkeypatch.setattr(hive_module, "subkey_offsets",
-                        counting("lists", hive_module.subkey_offsets))
-    monkeypatch.setattr(hive_module, "read_values", counting("values", hive_module.read_values))
+    for module in (key_module, lookup_module):  # the model reads nodes, lookups probe names
+        monkeypatch.setattr(module, "read_nk_named", counting("nodes", module.read_nk_named))
+    monkeypatch.setattr(key_module, "subkey_offsets", counting("lists", key_module.subkey_offsets))
+    monkeypatch.setattr(key_module, "read_values", counting("values", key_module.read_values))
     with winmigrate.open(corpus_file(BIG_SYSTEM)) as hive:
         value = hive.key(DEEP).value("DriverDesc")
         assert value.data == "Intel(R) PRO/1000 MT Network Connection"
@@ -41,14 +41,15 @@ def test_a_miss_in_a_sorted_list_is_cheap(monkeypatch: pytest.MonkeyPatch) -> No
     with winmigrate.open(corpus_file(BIG_SYSTEM)) as hive:
         cdd = hive.key(r"ControlSet001\Control\CriticalDeviceDatabase")
         count = 0
-        real = hive_module.read_nk_named
+        real = key_module.read_nk_named
 
         def counting(*args):  # type: ignore[no-untyped-def]
             nonlocal count
             count += 1
             return real(*args)
 
-        monkeypatch.setattr(hive_module, "read_nk_named", counting)
+        for module in (key_module, lookup_module):
+            monkeypatch.setattr(module, "read_nk_named", counting)
         assert cdd.get_subkey("pci#ven_1af4&dev_1001&rev_00") is None
         # Binary search, then the lh hashes of the 2548 entries -- no name is read twice.
         assert count < 40
@@ -83,9 +84,9 @@ def _loaded_by(program: str, modules: tuple[str, ...]) -> list[str]:
 def test_a_clean_hive_next_to_no_logs_imports_no_log_machinery(tmp_path: Path,
                                                                 logs: str) -> None:
     """Opening a clean hive (``logs="auto"``, the default, included) and saving it beside no
-    transaction logs needs neither the log replay (``winmigrate.logs``, with its dataclasses)
-    nor ``tempfile``: without them a default open of a small hive takes 26 ms instead of 48
-    (the whole process), and the save of the edit benchmark 15 ms instead of 33."""
+    transaction logs needs neither the log replay (``winmigrate.hive.logs.replay``, with
+    its dataclasses) nor ``tempfile``: without them a default open of a small hive takes 26 ms
+    instead of 48 (the whole process), and the save of the edit benchmark 15 ms instead of 33."""
     from tests.helpers import FIXTURES
 
     target = tmp_path / "hive"
@@ -95,7 +96,8 @@ def test_a_clean_hive_next_to_no_logs_imports_no_log_machinery(tmp_path: Path,
         f"with winmigrate.open({str(target)!r}, writable=True, logs={logs!r}) as h:\n"
         "    h.root.create_key('x')\n"
         f"    h.save({str(tmp_path / 'out')!r})\n")
-    assert _loaded_by(program, ("winmigrate.logs", "tempfile")) == []
+    assert _loaded_by(program, ("winmigrate.hive.logs.replay", "winmigrate.hive.logs.report",
+                               "tempfile")) == []
     assert (tmp_path / "out").is_file()
 
 
@@ -109,4 +111,4 @@ def test_reading_a_hive_does_not_import_typing() -> None:
         f"with winmigrate.open({str(FIXTURES / 'types_1_5.hiv')!r}) as h:\n"
         "    for key in h.walk():\n"
         "        [(v.name, v.type, v.data) for v in key.values()]\n")
-    assert _loaded_by(program, ("typing", "winmigrate.logs")) == []
+    assert _loaded_by(program, ("typing", "winmigrate.hive.logs.replay")) == []

@@ -13,7 +13,7 @@ import pytest
 
 import winmigrate
 from winmigrate.errors import DirtyHiveError, LogReplayError
-from winmigrate.logs import find_logs, recover_file
+from winmigrate.hive.logs import find_logs, recover_file
 
 BASE = 4096
 

@@ -28,7 +28,7 @@ from tests.logs.builders import (
 )
 from tests.logs.conftest import small_hive_bytes
 from winmigrate.errors import HiveFormatError, LogReplayError, WinmigrateError
-from winmigrate.logs import needs_recovery, recover
+from winmigrate.hive.logs import needs_recovery, recover
 from winmigrate.regf.logfile import scan_entries
 
 BASE = 4096
@@ -244,7 +244,7 @@ def test_clean_primary_is_not_replayed_but_gets_a_floor(tmp_path: Path) -> None:
     assert image is SMALL
     assert not report.primary_dirty and not report.applied and not report.replaced_image
     assert report.sequence_floor == 4
-    from winmigrate.logs import log_sequence_floor
+    from winmigrate.hive.logs import log_sequence_floor
 
     assert log_sequence_floor(path) == 4
 
@@ -313,7 +313,7 @@ def test_old_format_validity_and_choice(tmp_path: Path) -> None:
     pages = {3: rng.randbytes(512)}
     good = build_old_log(primary, sequence=9, timestamp=TIMESTAMP, bins_size=BINS, pages=pages)
 
-    def run(name: str, logs: dict[str, bytes | bytearray]) -> winmigrate.logs.RecoveryReport:
+    def run(name: str, logs: dict[str, bytes | bytearray]) -> winmigrate.hive.logs.RecoveryReport:
         path = Files(tmp_path / name).write(primary, logs)
         return recover(bytes(primary), str(path), "auto", writable=True)[1]
 

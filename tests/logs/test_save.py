@@ -14,7 +14,7 @@ import winmigrate
 from tests.logs.builders import Entry, Files, build_new_log, set_sequences, xor_checksum
 from tests.logs.conftest import small_hive_bytes
 from winmigrate.errors import DirtyHiveError
-from winmigrate.logs import log_sequence_floor
+from winmigrate.hive.logs import log_sequence_floor
 
 
 def copy_case(src: Path, dst: Path) -> Path:
@@ -61,7 +61,7 @@ def test_saved_primary_wins_over_old_logs(yarp: Path, tmp_path: Path, monkeypatc
             floor = report.sequence_floor
             hive.root.create_key("SavedByWinmigrate").set_value("v", "after recovery")
             if not reset:  # simulate a save whose log reset was skipped (or failed)
-                monkeypatch.setattr("winmigrate.logs.reset_logs", lambda _path: [])
+                monkeypatch.setattr("winmigrate.hive.logs.reset.reset_logs", lambda _path: [])
             hive.save()
             monkeypatch.undo()
             saved = content(hive)
@@ -150,7 +150,7 @@ def test_log_sequence_floor_of_a_clean_primary(tmp_path: Path) -> None:
 def test_clean_primary_save_is_numbered_past_stale_logs(tmp_path: Path,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     path = _clean_primary_with_newer_logs(tmp_path)
-    monkeypatch.setattr("winmigrate.logs.reset_logs", lambda _path: [])
+    monkeypatch.setattr("winmigrate.hive.logs.reset.reset_logs", lambda _path: [])
     with winmigrate.open(path, writable=True) as hive:
         hive.root.create_key("x")
         hive.save()

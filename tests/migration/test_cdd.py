@@ -1,4 +1,4 @@
-"""winmigrate.cdd: the CriticalDeviceDatabase of Windows 7 / 2008 R2 and older."""
+"""winmigrate.windows.cdd: the CriticalDeviceDatabase of Windows 7 / 2008 R2 and older."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import pytest
 
 import winmigrate
 from tests.migration.tools import assert_diff_is_plan, dump, fixture_hive
-from winmigrate import cdd
 from winmigrate.errors import UsageError
-from winmigrate.system import ChangeKind
+from winmigrate.windows import cdd
+from winmigrate.windows.changes import ChangeKind
 
 WIN7 = "mkorman90_regipy/regipy_tests/data/SYSTEM"
 VIOSTOR = r"PCI\VEN_1AF4&DEV_1001&REV_00"

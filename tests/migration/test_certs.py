@@ -1,6 +1,6 @@
-"""winmigrate.certs: the Blob layout of the system stores, the DER reader, adding a certificate
-to TrustedPublisher. The layout is checked on the corpus's Software tree (TrustedPublisher, Root
-and CA stores) and NTUSER hives; the X.509 fields against openssl."""
+"""winmigrate.windows.certs: the Blob layout of the system stores, the DER reader, adding a
+certificate to TrustedPublisher. The layout is checked on the corpus's Software tree
+(TrustedPublisher, Root and CA stores) and NTUSER hives; the X.509 fields against openssl."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ import pytest
 
 import winmigrate
 from tests.migration.tools import assert_diff_is_plan, dump, fixture_hive
-from winmigrate import certs
-from winmigrate.certs import CertificateError
 from winmigrate.errors import UsageError
+from winmigrate.windows import certs
+from winmigrate.windows.certs import CertificateError
 
 # A self-signed test certificate made for these tests with
 #   openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -set_serial 0x00c0ffee1234 \

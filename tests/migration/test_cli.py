@@ -11,7 +11,7 @@ import pytest
 import winmigrate
 from tests.migration.tools import FIXTURES, dump
 from winmigrate.cli import build_parser, main
-from winmigrate.migrate import storage_ready
+from winmigrate.convert.plan import storage_ready
 
 COMMANDS = [
     ["services"], ["services", "list"], ["services", "show"], ["services", "add"],

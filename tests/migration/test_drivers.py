@@ -1,5 +1,5 @@
-"""winmigrate.drivers: the DriverDatabase layout as the corpus's Windows 8.1 and 10 hives hold it,
-and the boot-critical registration written into it."""
+"""winmigrate.windows.drivers: the DriverDatabase layout as the corpus's Windows 8.1 and 10
+hives hold it, and the boot-critical registration written into it."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ import pytest
 
 import winmigrate
 from tests.migration.tools import assert_diff_is_plan, dump, fixture_hive
-from winmigrate import drivers
 from winmigrate.errors import UsageError
 from winmigrate.regf.regtype import RegType
-from winmigrate.system import find_key
+from winmigrate.windows import drivers
+from winmigrate.windows.changes import find_key
 
 DATA = "mkorman90_regipy/regipy_tests/data/"
 DDB_HIVES = ["SYSTEM_2", "SYSTEM_B", "SYSTEM_WIN_10_1709"]

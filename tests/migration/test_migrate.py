@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -36,19 +37,22 @@ from tests.oracles import (
     regipy_available,
     regipy_dump,
 )
-from winmigrate import drivers, services
+from winmigrate.convert import (
+    STORAGE_DRIVERS,
+    ConversionOptions,
+    FirstBootService,
+    plan_xen_to_kvm,
+    storage_ready,
+)
 from winmigrate.errors import DirtyHiveError, UsageError
-from winmigrate.migrate import STORAGE_DRIVERS, plan_xen_to_kvm, storage_ready
-from winmigrate.system import ChangeKind, ControlSetError, WindowsFamily, find_key
+from winmigrate.windows import drivers, services
+from winmigrate.windows.changes import ChangeKind, find_key
+from winmigrate.windows.controlsets import ControlSetError
+from winmigrate.windows.version import WindowsFamily
 
 FIRSTBOOT = r"C:\Program Files\KvmConv\kvmconv.exe"
+WITH_SERVICE = ConversionOptions(first_boot=FirstBootService(FIRSTBOOT))
 PACKAGE_RE = re.compile(r"^viostor\.inf_amd64_[0-9a-f]{16}$|^vioscsi\.inf_amd64_[0-9a-f]{16}$")
-
-
-def _convert(hive: winmigrate.Hive, **kw: object) -> tuple[object, tuple]:  # type: ignore[type-arg]
-    plan = plan_xen_to_kvm(hive, **kw)  # type: ignore[arg-type]
-    done = plan.apply()
-    return plan, done
 
 
 def _check_converted(before: winmigrate.Hive, after: winmigrate.Hive, changes: tuple,  # type: ignore[type-arg]
@@ -68,7 +72,7 @@ def _check_converted(before: winmigrate.Hive, after: winmigrate.Hive, changes: t
 def test_small_guests_convert(name: str, storage: str) -> None:
     before = fixture_hive(name)
     hive = writable_copy(before)
-    plan = plan_xen_to_kvm(hive, storage_driver=storage, firstboot_image=FIRSTBOOT)
+    plan = plan_xen_to_kvm(hive, None, replace(WITH_SERVICE, storage_driver=storage))
     assert dump(hive) == dump(before)  # planning never writes
     done = plan.apply()
     assert done == plan.changes
@@ -76,7 +80,7 @@ def test_small_guests_convert(name: str, storage: str) -> None:
     _check_converted(before, after, plan.changes, storage)
     # applying twice, or planning again, changes nothing
     assert plan.apply() == ()
-    assert plan_xen_to_kvm(hive, storage_driver=storage, firstboot_image=FIRSTBOOT).changes == ()
+    assert plan_xen_to_kvm(hive, None, replace(WITH_SERVICE, storage_driver=storage)).changes == ()
 
 
 def test_every_control_set_in_use_is_handled() -> None:
@@ -105,7 +109,7 @@ def test_control_sets_numbered_ten_and_up() -> None:
 
 def test_storage_service_values() -> None:
     hive = fixture_hive("xen_win10_small.hiv")
-    plan_xen_to_kvm(hive, storage_driver="vioscsi").apply()
+    plan_xen_to_kvm(hive, None, ConversionOptions(storage_driver="vioscsi")).apply()
     key = find_key(hive, r"ControlSet001\Services\vioscsi")
     assert key is not None
     assert {v.name: (v.type, v.data) for v in key.values()} == {
@@ -142,7 +146,7 @@ def test_start_override_is_removed() -> None:
         "viostor", type=services.ServiceType.KERNEL_DRIVER, start=services.StartType.DEMAND,
         error_control=services.ErrorControl.NORMAL))
     hive.key(r"ControlSet001\Services\viostor").create_key("StartOverride").set_value("0", 3)
-    plan = plan_xen_to_kvm(hive, ide_fallback=True)
+    plan = plan_xen_to_kvm(hive, None, ConversionOptions(ide_fallback=True))
     deleted = {c.key for c in plan.changes if c.kind is ChangeKind.DELETE_KEY}
     assert r"ControlSet001\Services\viostor\StartOverride" in deleted
     assert r"ControlSet001\Services\atapi\StartOverride" in deleted  # ide fallback
@@ -153,7 +157,7 @@ def test_start_override_is_removed() -> None:
 
 def test_hive_that_already_has_viostor_is_idempotent() -> None:
     hive = fixture_hive("xen_win7_small.hiv")
-    plan_xen_to_kvm(hive, neutralise_xen=False).apply()
+    plan_xen_to_kvm(hive, None, ConversionOptions(neutralise_xen=False)).apply()
     # a proper install spells things its own way: keep them
     for cs in ("ControlSet001", "ControlSet002"):
         key = hive.key(cs + r"\Services\viostor")
@@ -167,10 +171,10 @@ def test_hive_that_already_has_viostor_is_idempotent() -> None:
 
 def test_firstboot_service() -> None:
     hive = fixture_hive("xen_win10_small.hiv")
-    plan = plan_xen_to_kvm(hive, firstboot_image=FIRSTBOOT, firstboot_name="KvmConv",
-                           firstboot_description="Finishes the KVM move",
-                           firstboot_depend_on=["Tcpip"], firstboot_delayed=True,
-                           firstboot_parameters={"Application": FIRSTBOOT})
+    service = FirstBootService(FIRSTBOOT, name="KvmConv", description="Finishes the KVM move",
+                               depend_on=["Tcpip"], delayed=True,
+                               parameters={"Application": FIRSTBOOT})
+    plan = plan_xen_to_kvm(hive, None, ConversionOptions(first_boot=service))
     plan.apply()
     svc = services.get_service(hive, "KvmConv")
     assert svc is not None
@@ -203,8 +207,9 @@ def test_software_changes_certificate_and_device_path() -> None:
     system = fixture_hive("xen_win7_small.hiv")
     software = fixture_hive("xen_software_small.hiv")
     before = dump(software)
-    plan = plan_xen_to_kvm(system, software, trust_certificates=[TEST_CERT_PEM],
-                           device_path=r"C:\Windows\KvmConv\drivers")
+    options = ConversionOptions(trust_certificates=[TEST_CERT_PEM],
+                                device_path=r"C:\Windows\KvmConv\drivers")
+    plan = plan_xen_to_kvm(system, software, options)
     assert plan.version.product_name == "Windows Server 2008 R2 Enterprise"
     assert plan.version.family is WindowsFamily.LEGACY_CDD
     assert any("Citrix XenServer Tools" in n for n in plan.first_boot)
@@ -213,14 +218,13 @@ def test_software_changes_certificate_and_device_path() -> None:
     assert_diff_is_plan(before, dump(software), plan.changes, "SOFTWARE")
     assert software.key(r"Microsoft\Windows\CurrentVersion").get("DevicePath") == (
         r"%SystemRoot%\inf;C:\Windows\KvmConv\drivers")
-    assert plan_xen_to_kvm(system, software, trust_certificates=[TEST_CERT_PEM],
-                           device_path=r"C:\Windows\KvmConv\drivers").changes == ()
+    assert plan_xen_to_kvm(system, software, options).changes == ()
 
 
 def test_apply_is_all_or_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     hive = fixture_hive("xen_win7_small.hiv")
     before = dump(hive)
-    plan = plan_xen_to_kvm(hive, firstboot_image=FIRSTBOOT)
+    plan = plan_xen_to_kvm(hive, None, WITH_SERVICE)
     calls = {"n": 0}
     real = winmigrate.Key.set_value
 
@@ -243,7 +247,7 @@ def test_software_failure_rolls_back_system(monkeypatch: pytest.MonkeyPatch) -> 
     system = fixture_hive("xen_win7_small.hiv")
     software = fixture_hive("xen_software_small.hiv")
     before = (dump(system), dump(software))
-    plan = plan_xen_to_kvm(system, software, trust_certificates=[TEST_CERT_PEM])
+    plan = plan_xen_to_kvm(system, software, ConversionOptions(trust_certificates=[TEST_CERT_PEM]))
     real = winmigrate.Key.set_value
 
     def failing(self: winmigrate.Key, name: str, *a: object, **kw: object) -> object:
@@ -275,9 +279,9 @@ def test_missing_select_is_refused() -> None:
 def test_bad_arguments() -> None:
     hive = fixture_hive("xen_win7_small.hiv")
     with pytest.raises(UsageError):
-        plan_xen_to_kvm(hive, storage_driver="ahci")
+        plan_xen_to_kvm(hive, None, ConversionOptions(storage_driver="ahci"))
     with pytest.raises(UsageError):
-        plan_xen_to_kvm(hive, device_path=r"C:\x")  # needs SOFTWARE
+        plan_xen_to_kvm(hive, None, ConversionOptions(device_path=r"C:\x"))  # needs SOFTWARE
 
 
 def test_plan_is_readable_and_typed() -> None:
@@ -381,10 +385,10 @@ def _oracle_dumps(_path: Path) -> dict[str, object]:
     return out
 
 
-def _convert_file(src: Path, dst: Path, **kw: object) -> tuple:  # type: ignore[type-arg]
+def _convert_file(src: Path, dst: Path, options: ConversionOptions) -> tuple:  # type: ignore[type-arg]
     shutil.copyfile(src, dst)
     with winmigrate.open(dst, writable=True) as hive:
-        plan = plan_xen_to_kvm(hive, **kw)  # type: ignore[arg-type]
+        plan = plan_xen_to_kvm(hive, None, options)
         done = plan.apply()
         hive.save()
     return plan, done
@@ -398,7 +402,7 @@ def converted(kind: str, request: pytest.FixtureRequest) -> tuple:  # type: igno
     if kind not in _CONVERTED:
         guest: Path = request.getfixturevalue(f"{kind}_guest")
         out = guest.with_name(guest.name + ".kvm")
-        plan, done = _convert_file(guest, out, firstboot_image=FIRSTBOOT)
+        plan, done = _convert_file(guest, out, WITH_SERVICE)
         _CONVERTED[kind] = (guest, out, plan, done)
     return _CONVERTED[kind]
 
@@ -418,7 +422,7 @@ def test_corpus_guest_converts(kind: str, request: pytest.FixtureRequest) -> Non
             for hwid in STORAGE_DRIVERS["viostor"].hardware_ids:
                 (match,) = drivers.find_drivers(after, hwid)
                 assert match.service == "viostor" and PACKAGE_RE.match(match.package or "")
-        again = plan_xen_to_kvm(after, firstboot_image=FIRSTBOOT)
+        again = plan_xen_to_kvm(after, None, WITH_SERVICE)
         assert again.changes == ()
 
 
@@ -457,7 +461,8 @@ def test_corpus_guest_read_back_all_parsers(kind: str, request: pytest.FixtureRe
 @pytest.mark.parametrize("name", ["xen_win7_small.hiv", "xen_win10_small.hiv", "xen_cs10.hiv"])
 def test_small_guest_read_back_by_other_parsers(name: str, tmp_path: Path) -> None:
     src = FIXTURES / name
-    plan, _ = _convert_file(src, tmp_path / name, firstboot_image=FIRSTBOOT)
+    plan, _ = _convert_file(src, tmp_path / name,
+                             WITH_SERVICE)
     oracles = _oracle_dumps(src)
     if not oracles:
         pytest.skip("no independent parser available")
@@ -480,11 +485,11 @@ def test_fixture_script_is_deterministic() -> None:
 
 @pytest.mark.parametrize("name", ["xen_win7_small.hiv", "xen_win10_small.hiv"])
 def test_winmigrate_diff_equals_plan(name: str) -> None:
-    """The project's own logical diff (winmigrate.diff, when present) agrees with the plan."""
-    wdiff = pytest.importorskip("winmigrate.diff")
+    """The project's own logical diff (winmigrate.hive.diff) agrees with the plan."""
+    wdiff = pytest.importorskip("winmigrate.hive.diff")
     before = fixture_hive(name)
     hive = writable_copy(before)
-    plan = plan_xen_to_kvm(hive, firstboot_image=FIRSTBOOT)
+    plan = plan_xen_to_kvm(hive, None, WITH_SERVICE)
     plan.apply()
     added, removed, values = set(), set(), {}
     for ch in wdiff.diff(before, hive).changes:

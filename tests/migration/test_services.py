@@ -1,4 +1,5 @@
-"""winmigrate.services: reading services from real hives (oddities included), writing them."""
+"""winmigrate.windows.services: reading services from real hives (oddities included),
+writing them."""
 
 from __future__ import annotations
 
@@ -8,10 +9,16 @@ import pytest
 
 import winmigrate
 from tests.migration.tools import assert_diff_is_plan, dump, fixture_hive
-from winmigrate import services
 from winmigrate.errors import KeyNotFoundError, UsageError
-from winmigrate.services import ErrorControl, Service, ServiceType, StartType, quote_image_path
-from winmigrate.system import ChangeKind, find_key
+from winmigrate.windows import services
+from winmigrate.windows.changes import ChangeKind, find_key
+from winmigrate.windows.services import (
+    ErrorControl,
+    Service,
+    ServiceType,
+    StartType,
+    quote_image_path,
+)
 
 DATA = "mkorman90_regipy/regipy_tests/data/"
 

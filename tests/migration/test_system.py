@@ -1,4 +1,5 @@
-"""winmigrate.system: control sets from Select, the Windows version, change planning."""
+"""winmigrate.windows (controlsets, version, changes): control sets from Select, the Windows
+version, change planning."""
 
 from __future__ import annotations
 
@@ -8,23 +9,23 @@ import pytest
 
 import winmigrate
 from tests.migration.tools import fixture_hive, fixture_script
-from winmigrate import system
 from winmigrate.errors import UsageError
-from winmigrate.system import (
+from winmigrate.windows.changes import (
     ChangeKind,
     ChangeSet,
-    ControlSetError,
     RegValue,
-    VersionSource,
-    WindowsFamily,
     apply_changes,
+    dirty_unreplayed,
+    find_key,
+)
+from winmigrate.windows.controlsets import (
+    ControlSetError,
     control_set_name,
     control_sets,
-    find_key,
     resolve_control_set,
     select_control_sets,
-    windows_version,
 )
+from winmigrate.windows.version import VersionSource, WindowsFamily, windows_version
 
 DATA = "mkorman90_regipy/regipy_tests/data/"
 
@@ -246,5 +247,5 @@ def test_find_key_takes_slashes_literally(corpus: Path) -> None:
 
 
 def test_dirty_unreplayed_small() -> None:
-    assert not system.dirty_unreplayed(fixture_hive("xen_win7_small.hiv"))
+    assert not dirty_unreplayed(fixture_hive("xen_win7_small.hiv"))
     assert fixture_script().FIXTURES  # the script imports cleanly

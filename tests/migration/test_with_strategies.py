@@ -1,4 +1,4 @@
-"""The Xen -> KVM conversion on generated SYSTEM hives (``winmigrate.strategies.system_hives``):
+"""The Xen -> KVM conversion on generated SYSTEM hives (``winmigrate.testing.system_hives``):
 any number of control sets (numbers of 10 and more included), CDD or DriverDatabase style, with or
 without Xen drivers. The same invariants as on the fixtures: the converted hive passes check(),
 its logical diff is the plan, no filter names a Xen or a disabled service, the storage driver is
@@ -16,8 +16,8 @@ from tests.migration.tools import (
     writable_copy,
     xen_filter_entries,
 )
-from winmigrate import strategies as ws
-from winmigrate.migrate import plan_xen_to_kvm, storage_ready
+from winmigrate import testing as ws
+from winmigrate.convert import ConversionOptions, FirstBootService, plan_xen_to_kvm, storage_ready
 
 CONVERSIONS = settings(max_examples=40, deadline=None,
                        suppress_health_check=[HealthCheck.too_slow])
@@ -30,7 +30,8 @@ def test_generated_guests_convert(generated: tuple[ws.GeneratedHive, ws.SystemDe
                                   ) -> None:
     before, _description = generated
     hive = writable_copy(before)
-    plan = plan_xen_to_kvm(hive, firstboot_image=FIRSTBOOT)
+    options = ConversionOptions(first_boot=FirstBootService(FIRSTBOOT))
+    plan = plan_xen_to_kvm(hive, None, options)
     assert dump(hive) == dump(before)  # planning never writes
     assert plan.apply() == plan.changes
     after = winmigrate.Hive.from_bytes(hive.to_bytes())
@@ -40,4 +41,4 @@ def test_generated_guests_convert(generated: tuple[ws.GeneratedHive, ws.SystemDe
     assert filter_problems(after) <= filter_problems(before)
     assert storage_ready(after) == []
     assert plan.apply() == ()
-    assert plan_xen_to_kvm(hive, firstboot_image=FIRSTBOOT).changes == ()
+    assert plan_xen_to_kvm(hive, None, options).changes == ()

@@ -1,5 +1,5 @@
-"""winmigrate.xen: detection, filter clean-up rules, neutralise, and the AWS evidence behind the
-fixtures (the real EC2 guest's SYSTEM transaction logs in the corpus)."""
+"""winmigrate.windows.xen: detection, filter clean-up rules, neutralise, and the AWS evidence
+behind the fixtures (the real EC2 guest's SYSTEM transaction logs in the corpus)."""
 
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ from tests.migration.tools import (
     fixture_script,
     xen_filter_entries,
 )
-from winmigrate import services, xen
-from winmigrate.system import ChangeKind, find_key
-from winmigrate.xen import clean_filter_list, is_xen_hardware_id
+from winmigrate.windows import services, xen
+from winmigrate.windows.changes import ChangeKind, find_key
+from winmigrate.windows.xen import clean_filter_list, is_xen_hardware_id
 
 # -- the rules ----------------------------------------------------------------------------------
 

@@ -11,8 +11,9 @@ from types import ModuleType
 import winmigrate
 from tests.helpers import dump_hive
 from tests.oracles import Dump
-from winmigrate import xen
-from winmigrate.system import Change, ChangeKind, control_sets, find_key
+from winmigrate.windows import xen
+from winmigrate.windows.changes import Change, ChangeKind, find_key
+from winmigrate.windows.controlsets import control_sets
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "fixtures" / "hives"

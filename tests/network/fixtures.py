@@ -7,7 +7,7 @@ read what a file would hold. Value data: plain Python values get the type ``set_
 (str -> SZ, int -> DWORD, list -> MULTI_SZ, bytes -> BINARY); ``Typed(data, RegType.X)`` and
 ``Raw(bytes, RegType.X)`` force a type or raw bytes (for the wrong-type cases).
 
-The NSI value names are encoded here independently of ``winmigrate.network``: NET_LUID as 8
+The NSI value names are encoded here independently of ``winmigrate.windows.network``: NET_LUID as 8
 little-endian bytes, then the address, then (IPv4 only) 4 bytes of padding -- the layout seen
 in the Windows 7 corpus hive.
 """

@@ -27,7 +27,8 @@ import pytest
 
 import winmigrate
 from winmigrate import HiveFormatError
-from winmigrate.network import Interface, interfaces
+from winmigrate.windows.netsettings import Interface
+from winmigrate.windows.network import interfaces
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO.parent / "shared" / "corpus"

@@ -1,4 +1,4 @@
-"""``winmigrate.network`` on hives built by the tests: every field, every odd value."""
+"""``winmigrate.windows.network`` on hives built by the tests: every field, every odd value."""
 
 from __future__ import annotations
 
@@ -8,19 +8,16 @@ from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Interface
 import pytest
 
 from winmigrate import Hive, UsageError
-from winmigrate.network import (
-    Gateway,
-    Interface,
-    NetbiosMode,
+from winmigrate.regf.regtype import RegType
+from winmigrate.windows.controlsets import ControlSetError
+from winmigrate.windows.netsettings import Gateway, Interface, NetbiosMode, net_luid
+from winmigrate.windows.network import (
     global_settings,
     has_static_config,
     interfaces,
     interfaces_to_migrate,
-    net_luid,
     resolve_control_set,
 )
-from winmigrate.regf.regtype import RegType
-from winmigrate.system import ControlSetError
 
 from .fixtures import (
     GUID_E1000,

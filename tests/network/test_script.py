@@ -12,8 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from winmigrate import UsageError
-from winmigrate.netscript import build_script, cmd_quote, cmd_safe, ps_quote
-from winmigrate.network import Gateway, Interface, NetbiosMode, apply_script, interfaces
+from winmigrate.convert.netscript import apply_script, build_script, cmd_quote, cmd_safe, ps_quote
+from winmigrate.windows.netsettings import Gateway, Interface, NetbiosMode
+from winmigrate.windows.network import interfaces
 
 from .fixtures import GUID_E1000, GUID_NONAME, GUID_XEN, standard_hive
 from .scripttools import (

@@ -1,6 +1,6 @@
-"""``winmigrate.network`` on generated SYSTEM hives: what it reads is what was put in.
+"""``winmigrate.windows.network`` on generated SYSTEM hives: what it reads is what was put in.
 
-:func:`winmigrate.strategies.system_hives` lays out adapters, connections, Enum devices and
+:func:`winmigrate.testing.system_hives` lays out adapters, connections, Enum devices and
 Tcpip interfaces (static and DHCP, Xen PV and emulated NICs) in several control sets, numbered
 up to 999, and describes them; the reader must find exactly that in every control set.
 """
@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from hypothesis import HealthCheck, given, settings
 
-from winmigrate import network
-from winmigrate import strategies as ws
+from winmigrate import testing as ws
+from winmigrate.convert.netscript import apply_script
+from winmigrate.windows import network
 
 NETS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -73,7 +74,7 @@ def test_the_script_carries_every_static_address(generated: Generated) -> None:
     for nic in network.interfaces_to_migrate(network.interfaces(hive)):
         for target in ("powershell", "netsh"):
             # "new-adapter" (the default match) places one interface per script
-            script = network.apply_script([nic], target=target)  # type: ignore[arg-type]
+            script = apply_script([nic], target=target)  # type: ignore[arg-type]
             if nic.dhcp:
                 continue
             for iface in nic.ipv4:

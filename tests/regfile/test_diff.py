@@ -12,7 +12,7 @@ import pytest
 import winmigrate
 from tests.helpers import BIG_SYSTEM, WIN7_SYSTEM, corpus_file
 from winmigrate.cli.diff import reg_pieces
-from winmigrate.diff import (
+from winmigrate.hive.diff import (
     KeyAdded,
     KeyChanged,
     KeyRemoved,

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 import winmigrate
 from tests.helpers import diff_dumps, dump_hive
 from winmigrate.cli.diff import reg_pieces
-from winmigrate.diff import diff
+from winmigrate.hive.diff import diff
 from winmigrate.regf.names import collation_key
 from winmigrate.regfile import apply, dumps, encode_text, parse
 

@@ -156,7 +156,7 @@ def test_hundreds_of_kills(tmp_path: Path) -> None:
 
 DIE_IN_BACKUP = r"""
 import os, sys, winmigrate
-from winmigrate import save
+from winmigrate.hive import save
 real = save.atomic_write
 
 def dying(target, parts, **kw):

@@ -24,7 +24,7 @@ import winmigrate
 from tests.fuzz import harness
 from tests.fuzz.seeds import build_dirty_new, build_system
 from tests.robustness import crafted
-from winmigrate import logs as logs_module
+from winmigrate.hive.logs import replay as logs_module
 
 
 def within_bounds(fn: Callable[[], object], size: int, seconds: float = 10.0) -> None:

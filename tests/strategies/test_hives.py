@@ -11,7 +11,7 @@ from hypothesis.errors import InvalidArgument
 
 import winmigrate
 from tests.helpers import FIXTURES
-from winmigrate import strategies as ws
+from winmigrate import testing as ws
 from winmigrate.regf.names import collation_key
 
 HIVES = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import doctest
+import importlib
 import subprocess
 import sys
 import warnings
@@ -10,7 +11,7 @@ import warnings
 import pytest
 from hypothesis.errors import NonInteractiveExampleWarning
 
-import winmigrate.strategies as ws
+import winmigrate.testing as ws
 
 _HIDE_HYPOTHESIS = """
 import sys
@@ -28,17 +29,17 @@ def _run(code: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_without_hypothesis_the_import_error_says_what_to_install() -> None:
-    proc = _run("import winmigrate.strategies")
+    proc = _run("import winmigrate.testing")
     assert proc.returncode == 1
     last = proc.stderr.strip().splitlines()[-1]
-    assert last.startswith("ImportError: winmigrate.strategies needs Hypothesis")
+    assert last.startswith("ImportError: winmigrate.testing needs Hypothesis")
     assert "pip install hypothesis" in last and "winmigrate[test]" in last
 
 
 def test_winmigrate_works_without_hypothesis_and_never_imports_it() -> None:
-    proc = _run("import winmigrate, winmigrate.network\n"
+    proc = _run("import winmigrate, winmigrate.windows.network\n"
                 "h = winmigrate.create(); h.root.create_key('a')\n"
-                "assert 'winmigrate.strategies' not in sys.modules\n"
+                "assert 'winmigrate.testing' not in sys.modules\n"
                 "print(winmigrate.Hive.from_bytes(h.to_bytes()).root.subkey('a').name)")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "a"
@@ -48,15 +49,17 @@ def test_public_names() -> None:
     for name in ws.__all__:
         obj = getattr(ws, name)
         assert name.isupper() or obj.__doc__, name
-    assert "strategies" not in __import__("winmigrate").__all__
+    assert "testing" not in __import__("winmigrate").__all__
 
 
 def test_docstring_examples_run() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NonInteractiveExampleWarning)
-        result = doctest.testmod(ws, optionflags=doctest.ELLIPSIS)
-    assert result.attempted >= 15
-    assert result.failed == 0
+        results = [doctest.testmod(importlib.import_module(f"winmigrate.testing.{name}"),
+                                   optionflags=doctest.ELLIPSIS)
+                   for name in ("names", "values", "trees", "hives", "system")]
+    assert sum(r.attempted for r in results) >= 15
+    assert sum(r.failed for r in results) == 0
 
 
 @pytest.mark.parametrize("name", ["key_names", "value_names", "values", "key_trees",

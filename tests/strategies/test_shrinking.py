@@ -11,7 +11,7 @@ from __future__ import annotations
 from hypothesis import Phase, find, settings
 
 from winmigrate import RegType
-from winmigrate import strategies as ws
+from winmigrate import testing as ws
 
 # No "explain" phase: it re-runs the strategy a hundred times to annotate a failure, which the
 # pytest output of a real failing @given test shows but find() does not need.

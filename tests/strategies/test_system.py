@@ -6,8 +6,9 @@ import pytest
 from hypothesis import HealthCheck, Phase, find, given, settings
 
 import winmigrate
-from winmigrate import RegType, network
-from winmigrate import strategies as ws
+from winmigrate import RegType
+from winmigrate import testing as ws
+from winmigrate.windows import network
 
 SYSTEMS = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 FIND = settings(database=None, max_examples=500, phases=[Phase.generate], derandomize=True)

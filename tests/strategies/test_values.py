@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 import winmigrate
 from winmigrate import RegType
-from winmigrate import strategies as ws
+from winmigrate import testing as ws
 from winmigrate.regf.values import decode, encode
 
 FAST = settings(max_examples=150, deadline=None)

@@ -132,9 +132,9 @@ def test_saving_to_a_read_only_folder_fails_cleanly(tmp_path: Path,
     def refuse(*args: object, **kwargs: object) -> object:
         raise PermissionError(errno.EROFS, "Read-only file system")
 
-    from winmigrate import save
+    from winmigrate.hive import files
 
-    monkeypatch.setattr(save, "create_temporary", refuse)
+    monkeypatch.setattr(files, "create_temporary", refuse)
     with pytest.raises(winmigrate.HiveFileError) as e:
         hive.save()
     assert "Read-only" in str(e.value)

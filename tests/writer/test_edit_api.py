@@ -270,17 +270,19 @@ def test_create_subkey_takes_one_literal_name() -> None:
 def test_many_values_on_one_key_cost_linear_reads(monkeypatch: pytest.MonkeyPatch) -> None:
     """A value list is unsorted: keys with many values get a name index, kept current by the
     writer, so setting n values one by one reads O(n) records, not O(n^2)."""
-    from winmigrate import hive as hive_module
+    from winmigrate.hive import key as key_module
+    from winmigrate.hive import lookup as lookup_module
 
     reads = 0
-    original = hive_module.read_vk_named
+    original = key_module.read_vk_named
 
     def counting(img, off):  # type: ignore[no-untyped-def]
         nonlocal reads
         reads += 1
         return original(img, off)
 
-    monkeypatch.setattr(hive_module, "read_vk_named", counting)
+    for module in (key_module, lookup_module):  # the model's reads and the lookups' scans
+        monkeypatch.setattr(module, "read_vk_named", counting)
     hive = winmigrate.create()
     key = hive.root.create_key("K")
     n = 2000

@@ -104,7 +104,7 @@ def test_cells_aligned_inside_bins_and_bins_whole_pages() -> None:
 
 def test_free_cells_are_reused_split_and_coalesced() -> None:
     hive = winmigrate.create()
-    alloc = hive._require_writable().alloc
+    alloc = hive._edit().alloc
     a, b, c = (alloc.alloc(1000) for _ in range(3))
     assert b == a + 1008 and c == b + 1008  # consecutive cells carved from one free cell
     size_before = hive._img.bins_size
@@ -145,7 +145,7 @@ def test_a_small_edit_of_a_dense_hive_scans_its_last_bins_only() -> None:
     size = hive._img.bins_size
     services = hive.key(hive.current_control_set + "\\Services")
     services.create_key("viostor").set_value("Start", 0)
-    alloc = hive._require_writable().alloc
+    alloc = hive._edit().alloc
     assert len(alloc._indexed) < len(alloc.bins) // 10  # 2,800 bins; a few hundred at most
     assert hive._img.bins_size == size  # the new cells went into existing free cells
     assert alloc.free_bytes() > 0 and len(alloc._indexed) == len(alloc.bins)

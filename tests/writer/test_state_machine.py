@@ -218,9 +218,9 @@ def test_on_an_empty_hive() -> None:
 def test_with_the_value_name_index_on_every_key(monkeypatch: pytest.MonkeyPatch) -> None:
     """The same random operations with every key's value lookups going through the name index
     the writer keeps current (normally only keys of 32 values or more have one)."""
-    from winmigrate import hive as hive_module
+    from winmigrate.hive import key as key_module
 
-    monkeypatch.setattr(hive_module, "_VALUE_INDEX_MIN", 1)
+    monkeypatch.setattr(key_module, "_VALUE_INDEX_MIN", 1)
     run_state_machine_as_test(HiveMachine, settings=SETTINGS)
 
 

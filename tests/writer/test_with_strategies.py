@@ -1,4 +1,4 @@
-"""The writer's round-trip properties, on hives from :mod:`winmigrate.strategies`.
+"""The writer's round-trip properties, on hives from :mod:`winmigrate.testing`.
 
 Generated hives of every version go through ``save`` and a fresh ``open``, through hivex (the
 independent reader), through compaction and through rolled-back transactions, and a recipe's
@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 import winmigrate
 from tests.helpers import FIXTURES, diff_dumps, dump_hive
 from tests.oracles import hivex_available, hivex_dump, hivexml_available, hivexml_ok
-from winmigrate import strategies as ws
+from winmigrate import testing as ws
 from winmigrate.regf.names import collation_key
 from winmigrate.regf.values import encode
 

@@ -28,7 +28,7 @@ _COMMAND_MODULES = ("read", "edit", "export", "check", "diff", "search", "logs",
 def build_parser() -> argparse.ArgumentParser:
     from importlib import import_module
 
-    from .. import __version__
+    from ..version import __version__
 
     parser = argparse.ArgumentParser(
         prog="winmigrate",

@@ -15,7 +15,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
 
-    from ..diff import Change, Diff
+    from ..hive.diff import Change, Diff
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -92,7 +92,7 @@ def _name(name: str) -> str:
 
 
 def text_lines(changes: Iterable[Change]) -> Iterator[str]:
-    from ..diff import KeyAdded, KeyChanged, KeyRemoved, ValueAdded, ValueRemoved
+    from ..hive.diff import KeyAdded, KeyChanged, KeyRemoved, ValueAdded, ValueRemoved
 
     for c in changes:
         path = safe_text(c.path) or "(root)"
@@ -114,8 +114,9 @@ def text_lines(changes: Iterable[Change]) -> Iterator[str]:
 def reg_pieces(changes: Iterable[Change], prefix: str) -> Iterator[str]:
     """A ``.reg`` file that turns A into B: deleted subtrees as ``[-KEY]`` (once, at their top),
     removed values as ``"name"=-``, added and changed values in full (5.00 format, lossless)."""
-    from ..diff import KeyAdded, KeyChanged, KeyRemoved, ValueAdded, ValueChanged, ValueRemoved
-    from ..regfile import CRLF, format_key_line, format_value_delete, format_value_line, header
+    from ..hive.diff import KeyAdded, KeyChanged, KeyRemoved, ValueAdded, ValueChanged, ValueRemoved
+    from ..regfile import format_key_line, format_value_delete, format_value_line, header
+    from ..regfile.common import CRLF
 
     yield header()
     section: str | None = None
@@ -149,7 +150,7 @@ def reg_pieces(changes: Iterable[Change], prefix: str) -> Iterator[str]:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    from ..diff import diff
+    from ..hive.diff import diff
     from ..regfile import default_prefix, encode_text
 
     path = normalize_key_path(args.path)

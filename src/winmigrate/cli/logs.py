@@ -10,7 +10,7 @@ from .common import print_json
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from ..logs import RecoveryReport
+    from ..hive.logs import RecoveryReport
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -41,8 +41,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def cmd_recover(args: argparse.Namespace) -> int:
     from ..hive import Hive
-    from ..logs import recover_file
-    from ..save import atomic_write
+    from ..hive.files import atomic_write
+    from ..hive.logs import recover_file
 
     if os.path.exists(args.output) and os.path.samefile(args.output, args.hive):
         raise UsageError("OUT is the hive itself: write the recovered hive to another file "

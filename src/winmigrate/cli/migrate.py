@@ -67,24 +67,26 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def cmd_xen_to_kvm(args: argparse.Namespace) -> int:
-    from ..migrate import plan_xen_to_kvm
+    from ..convert import ConversionOptions, FirstBootService, plan_xen_to_kvm
 
     certificates = []
     for path in args.trust_certificate:
         with open(path, "rb") as f:
             certificates.append(f.read())
+    options = ConversionOptions(
+        storage_driver=args.storage_driver,
+        first_boot=(FirstBootService(args.firstboot_image, name=args.firstboot_name,
+                                     arguments=args.firstboot_arguments)
+                    if args.firstboot_image is not None else None),
+        neutralise_xen=not args.keep_xen, ide_fallback=args.ide_fallback,
+        driver_package_id=args.driver_package_id, trust_certificates=tuple(certificates),
+        device_path=args.device_path)
     writable = not args.dry_run
     with open_hive(args.system, writable=writable, args=args) as system:
         software = (open_hive(args.software, writable=writable, args=args)
                     if args.software else None)
         try:
-            plan = plan_xen_to_kvm(
-                system, software, storage_driver=args.storage_driver,
-                firstboot_image=args.firstboot_image, firstboot_name=args.firstboot_name,
-                firstboot_arguments=args.firstboot_arguments,
-                neutralise_xen=not args.keep_xen, ide_fallback=args.ide_fallback,
-                driver_package_id=args.driver_package_id,
-                trust_certificates=certificates, device_path=args.device_path)
+            plan = plan_xen_to_kvm(system, software, options)
             if args.json:
                 out = plan.to_dict()
                 out["dry_run"] = args.dry_run

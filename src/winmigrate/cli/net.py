@@ -11,7 +11,7 @@ from .common import add_hive_options, open_hive, print_json, safe_text
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from ..network import GlobalSettings, Interface
+    from ..windows.netsettings import GlobalSettings, Interface
 
 _SHOW_EPILOG = """\
 examples:
@@ -89,7 +89,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _read(args: argparse.Namespace) -> tuple[list[Interface], GlobalSettings]:
-    from ..network import global_settings, interfaces
+    from ..windows.network import global_settings, interfaces
 
     with open_hive(args.hive, args=args) as hive:
         nics = interfaces(hive, args.control_set)
@@ -171,7 +171,7 @@ def _print_interface(nic: Interface, migrate: bool) -> None:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from ..network import interfaces_to_migrate
+    from ..windows.network import interfaces_to_migrate
 
     nics, settings = _read(args)
     chosen = {n.guid for n in interfaces_to_migrate(nics)}
@@ -207,8 +207,9 @@ def _match_arg(specs: list[str] | None) -> str | dict[str, str]:
 
 
 def cmd_script(args: argparse.Namespace) -> int:
-    from ..netscript import build_script
-    from ..network import interfaces_to_migrate, normalize_guid
+    from ..convert.netscript import build_script
+    from ..windows.netsettings import normalize_guid
+    from ..windows.network import interfaces_to_migrate
 
     nics, settings = _read(args)
     if args.interface:
@@ -260,6 +261,6 @@ def cmd_script(args: argparse.Namespace) -> int:
 
 def _codepage(number: int | None) -> int | None:
     """The guest's OEM code page when Python has a codec for it (else ASCII names only)."""
-    from ..netscript import codepage_codec
+    from ..convert.netscript import codepage_codec
 
     return number if codepage_codec(number) is not None else None

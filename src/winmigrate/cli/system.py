@@ -17,7 +17,8 @@ from .common import add_hive_options, open_hive, print_json, safe_text
 
 if TYPE_CHECKING:
     from ..hive import Hive
-    from ..system import Change, ControlSetSelection
+    from ..windows.changes import Change
+    from ..windows.controlsets import ControlSetSelection
 
 _FMT = argparse.RawDescriptionHelpFormatter
 _TYPES = {"kernel": 0x1, "filesystem": 0x2, "own": 0x10, "share": 0x20}
@@ -76,7 +77,7 @@ def print_changes(changes: Sequence[Change], *, out: Callable[[str], None] = pri
     if not changes:
         out("no changes: the hive is already as wanted")
         return
-    from ..system import ChangeKind
+    from ..windows.changes import ChangeKind
 
     width = min(max((len(c.value or "(default)") for c in changes if c.value is not None),
                     default=0), 32)
@@ -104,7 +105,7 @@ def print_changes(changes: Sequence[Change], *, out: Callable[[str], None] = pri
 def run_write(args: argparse.Namespace, path: str,
               plan: Callable[[Hive], Sequence[Change]]) -> int:
     """Open ``path`` (writable unless ``--dry-run``), plan, show, apply and save."""
-    from ..system import apply_changes
+    from ..windows.changes import apply_changes
 
     with open_hive(path, writable=not args.dry_run, args=args) as hive:
         changes = tuple(plan(hive))
@@ -221,7 +222,7 @@ def _enum_text(value: object) -> str:
 
 
 def cmd_services_list(args: argparse.Namespace) -> int:
-    from ..services import list_services
+    from ..windows.services import list_services
 
     with open_hive(args.hive, args=args) as hive:
         services = list_services(hive, args.control_set)
@@ -239,7 +240,7 @@ def cmd_services_list(args: argparse.Namespace) -> int:
 
 def cmd_services_show(args: argparse.Namespace) -> int:
     from ..errors import KeyNotFoundError
-    from ..services import get_service
+    from ..windows.services import get_service
 
     with open_hive(args.hive, args=args) as hive:
         svc = get_service(hive, args.name, args.control_set)
@@ -257,7 +258,7 @@ def cmd_services_show(args: argparse.Namespace) -> int:
 
 
 def cmd_services_add(args: argparse.Namespace) -> int:
-    from ..services import (
+    from ..windows.services import (
         ErrorControl,
         Service,
         ServiceType,
@@ -282,7 +283,7 @@ def cmd_services_add(args: argparse.Namespace) -> int:
 
 
 def cmd_services_set_start(args: argparse.Namespace) -> int:
-    from ..services import plan_set_start
+    from ..windows.services import plan_set_start
 
     start = _number(args.start, _STARTS, "start")
     sets = parse_control_sets(args.control_sets)
@@ -290,7 +291,7 @@ def cmd_services_set_start(args: argparse.Namespace) -> int:
 
 
 def cmd_services_remove(args: argparse.Namespace) -> int:
-    from ..services import plan_remove_service
+    from ..windows.services import plan_remove_service
 
     sets = parse_control_sets(args.control_sets)
     return run_write(args, args.hive, lambda h: plan_remove_service(h, args.name, sets))
@@ -348,7 +349,7 @@ def _register_cdd(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def cmd_cdd_list(args: argparse.Namespace) -> int:
-    from ..cdd import list_critical_devices
+    from ..windows.cdd import list_critical_devices
 
     with open_hive(args.hive, args=args) as hive:
         entries = list_critical_devices(hive, args.control_set)
@@ -364,7 +365,7 @@ def cmd_cdd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_cdd_add(args: argparse.Namespace) -> int:
-    from ..cdd import plan_add_critical_device
+    from ..windows.cdd import plan_add_critical_device
 
     sets = parse_control_sets(args.control_sets)
     return run_write(args, args.hive, lambda h: plan_add_critical_device(
@@ -372,7 +373,7 @@ def cmd_cdd_add(args: argparse.Namespace) -> int:
 
 
 def cmd_cdd_remove(args: argparse.Namespace) -> int:
-    from ..cdd import plan_remove_critical_devices
+    from ..windows.cdd import plan_remove_critical_devices
 
     if not args.service and not args.device_id:
         raise UsageError("give --service or --device-id")
@@ -421,7 +422,7 @@ def _register_xen(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def cmd_xen_detect(args: argparse.Namespace) -> int:
-    from ..xen import detect
+    from ..windows.xen import detect
 
     sets = parse_control_sets(args.control_sets)
     with open_hive(args.hive, args=args) as hive:
@@ -464,7 +465,7 @@ def cmd_xen_detect(args: argparse.Namespace) -> int:
 
 
 def cmd_xen_neutralise(args: argparse.Namespace) -> int:
-    from ..xen import plan_neutralise
+    from ..windows.xen import plan_neutralise
 
     sets = parse_control_sets(args.control_sets)
     return run_write(args, args.hive, lambda h: plan_neutralise(h, sets))

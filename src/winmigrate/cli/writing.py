@@ -9,7 +9,7 @@ import stat
 import sys
 
 from ..errors import NotWritableError, WinmigrateError
-from ..save import create_temporary, fsync_folder
+from ..hive.files import create_temporary, fsync_folder
 from .common import open_hive
 
 TYPE_CHECKING = False
@@ -61,7 +61,7 @@ def memory_copy(path: str, args: argparse.Namespace) -> Hive:
     """A writable in-memory copy of the hive at ``path`` (its logs replayed, as a writable open
     would), for dry runs: the file is only read, so no write permission is needed."""
     from ..hive import Hive
-    from ..logs import recover_file
+    from ..hive.logs import recover_file
 
     data, _report = recover_file(path, getattr(args, "logs", "auto") or "auto")
     return Hive.from_bytes(data, writable=True)

@@ -1,7 +1,7 @@
 """Transaction log files of both formats: parse them, replay them into an image. No I/O, no policy.
 
 Which logs to use, in which order, and what to do when none applies is decided by
-``winmigrate.logs``; this module only knows the layouts (msuhanov/regf, "Format of transaction
+``winmigrate.hive.logs``; this module only knows the layouts (msuhanov/regf, "Format of transaction
 log files") and how one log or one entry changes an image.
 
 A log is attacker-controlled input: every size, count and offset read from it is checked against the
