@@ -87,14 +87,18 @@ def test_set_on_a_read_only_file_is_refused(hive: Path) -> None:
 
 def test_a_save_that_cannot_happen_leaves_the_file(hive: Path, monkeypatch: pytest.MonkeyPatch,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
-    """A folder that refuses the new file (read-only, EROFS). Running as root, a chmod'ed folder
-    does not stop us, so the final rename is made to fail the way the kernel would."""
+    """A folder that refuses new files (read-only, EROFS): the save's journal cannot be made.
+    Running as root, a chmod'ed folder does not stop us, so file creation is made to fail the
+    way the kernel would."""
     before = hive.read_bytes()
+    real_open = os.open
 
-    def refuse(src: str, dst: str) -> None:
-        raise OSError(errno.EROFS, os.strerror(errno.EROFS), dst)
+    def refuse(path: str, flags: int, *args: object) -> int:
+        if flags & os.O_CREAT:
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS), path)
+        return real_open(path, flags, *args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(os, "replace", refuse)
+    monkeypatch.setattr(os, "open", refuse)
     assert main(["set", str(hive), "Types", "x", "y"]) == 1
     err = capsys.readouterr().err
     assert "cannot save hive" in err and "Read-only file system" in err

@@ -211,18 +211,18 @@ def _save_without_path(folder: Path) -> object:
 
 def _disk_full(folder: Path) -> object:
     path = _hive(folder)
-    real = os.write
+    real = os.pwrite
 
-    def full(fd: int, data: object) -> int:
+    def full(fd: int, data: object, offset: int) -> int:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     with winmigrate.open(path, writable=True) as hive:
         hive.root.create_key("New")
-        os.write = full
+        os.pwrite = full
         try:
             hive.save()
         finally:
-            os.write = real
+            os.pwrite = real
     return None
 
 
@@ -316,8 +316,8 @@ CASES = [
     Case("closed hive", winmigrate.UsageError, _closed, ("closed",), ()),
     Case("unsupported version", winmigrate.HiveFormatError, _unsupported_version,
          ("unsupported major version 2",), ("SYSTEM", "offset 0x14")),
-    Case("bad logs argument", winmigrate.LogReplayError, _bad_logs_argument,
-         ("logs='sometimes'", "expected 'auto', 'ignore', 'require' or a list"), ()),
+    Case("bad logs argument", winmigrate.UsageError, _bad_logs_argument,
+         ("logs must be 'auto', 'ignore', 'require' or a list of log files", "'sometimes'"), ()),
 ]
 
 

@@ -1,6 +1,7 @@
 """A writable open takes an exclusive advisory lock: a second writer (in this process or another)
-gets a clear HiveLockedError, readers are never blocked, and the lock follows the file across
-saves and goes with close()."""
+gets a clear HiveLockedError, readers are never blocked, and the lock covers the whole life of the
+writable hive -- every step of its saves included -- and goes with close(). A save to another
+file takes that file's lock, or refuses."""
 
 from __future__ import annotations
 
@@ -89,8 +90,8 @@ def test_a_failed_lock_leaves_no_descriptor_behind(hive_path: Path) -> None:
 
 
 def test_the_lock_survives_a_save(hive_path: Path) -> None:
-    """A save replaces the file (a new inode): the writer takes the lock on the new file, so a
-    second writer is still kept out, and a reader sees the saved content."""
+    """A save writes the file in place, through the descriptor that holds the lock: a second
+    writer is still kept out, and a reader sees the saved content."""
     with winmigrate.open(hive_path, writable=True) as hive:
         hive.root.create_key("Saved")
         hive.save()
@@ -144,3 +145,63 @@ def test_a_killed_holder_releases_the_lock(hive_path: Path,
     holder.wait(timeout=30)
     with winmigrate.open(hive_path, writable=True) as hive:
         assert hive.writable
+
+
+def test_the_lock_holds_at_every_step_of_a_save(hive_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Deterministically, between every two steps of the journalled save, a second writer is
+    refused -- there is no moment (as the old rename-then-relock had) when it could slip in."""
+    from winmigrate.hive import journal
+
+    seen: list[str] = []
+
+    def intruder(step: str) -> None:
+        seen.append(step)
+        with pytest.raises(winmigrate.HiveLockedError):
+            winmigrate.open(hive_path, writable=True)
+
+    with winmigrate.open(hive_path, writable=True) as hive:
+        hive.root.create_key("Saved").set_value("big", b"b" * 100_000)
+        monkeypatch.setattr(journal, "_after_step", intruder)
+        hive.save()
+        hive.save(backup=True)
+        monkeypatch.undo()
+    assert seen.count("primary-clean") == 2 and "backup-renamed:SYSTEM.bak" in seen
+    assert set(journal.STEPS) <= set(seen)
+
+
+def test_saving_to_a_file_another_process_holds_is_refused(hive_path: Path, tmp_path: Path,
+                                                         holder: subprocess.Popen[str]) -> None:
+    """``save(path)`` onto a hive another process holds open writable: refused, the file
+    untouched, and that process's own save later goes through."""
+    before = hive_path.read_bytes()
+    other = winmigrate.create()
+    other.root.create_key("FromOther")
+    with pytest.raises(winmigrate.HiveLockedError) as e:
+        other.save(hive_path)
+    _assert_locked_message(e.value, hive_path)
+    assert hive_path.read_bytes() == before
+    assert holder.stdin is not None and holder.stdout is not None
+    holder.stdin.write("go\n")
+    holder.stdin.flush()
+    assert holder.stdout.readline().strip() == "saved"
+    holder.stdin.write("go\n")
+    holder.stdin.flush()
+    holder.wait(timeout=30)
+    with winmigrate.open(hive_path) as hive:
+        assert hive.get_key("FromHolder") is not None and hive.get_key("FromOther") is None
+
+
+def test_saving_over_another_hive_keeps_its_identity_and_lock_rules(hive_path: Path,
+                                                                   tmp_path: Path) -> None:
+    """``save(path)`` onto an existing hive that nobody holds: written in place (same inode),
+    journalled through that file's logs."""
+    target = tmp_path / "OTHER"
+    target.write_bytes(build_system((1, 5), sets=(1,), extras=False))
+    inode = os.stat(target).st_ino
+    with winmigrate.open(hive_path, writable=True) as hive:
+        hive.root.create_key("Copied")
+        hive.save(target)
+    assert os.stat(target).st_ino == inode
+    with winmigrate.open(target) as copy:
+        assert copy.get_key("Copied") is not None and not copy.dirty

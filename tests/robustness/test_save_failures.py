@@ -1,7 +1,11 @@
 """A save that cannot complete (read-only location, full disk, a rename across filesystems)
 fails with a HiveFileError naming the file, leaves the original byte for byte as it was and no
 temporary file behind, and the same hive saves fine once the cause is gone. ``backup=True`` keeps
-the previous file and its logs as ``.bak``."""
+the previous file and its logs as ``.bak``.
+
+A save over a hive writes it in place (``winmigrate.hive.journal``); the only writes that need
+new space on the disk -- the journal, and a hive's growth, written past its old end -- come
+before the primary is touched, so a full disk leaves it as it was."""
 
 from __future__ import annotations
 
@@ -53,21 +57,34 @@ def target(tmp_path: Path) -> Path:
 # -- full disk ---------------------------------------------------------------------------------
 
 
-def _enospc_after(budget: int) -> Callable[[int, object], int]:
-    """``os.write`` that writes ``budget`` bytes in all (the last call short), then fails with
-    ENOSPC, the way a filling disk does."""
-    real = os.write
+def _enospc_after(budget: int) -> tuple[Callable[[int, object], int],
+                                        Callable[[int, object, int], int]]:
+    """``os.write`` and ``os.pwrite`` that take ``budget`` bytes of new space on the disk in all
+    (the last call short), then fail with ENOSPC, the way a filling disk does. Space is taken by
+    bytes past a file's end; overwriting a file's own bytes takes none."""
+    real_write, real_pwrite = os.write, os.pwrite
     state = {"left": budget}
+
+    def allowed(fd: int, offset: int, length: int) -> int:
+        new = max(0, offset + length - max(os.fstat(fd).st_size, offset))
+        if new <= state["left"]:
+            state["left"] -= new
+            return length
+        if state["left"] <= 0:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        grant = length - new + state["left"]
+        state["left"] = 0
+        return grant
 
     def write(fd: int, data: object) -> int:
         view = memoryview(data)  # type: ignore[arg-type]
-        if state["left"] <= 0:
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        n = real(fd, view[:state["left"]])
-        state["left"] -= n
-        return n
+        return real_write(fd, view[:allowed(fd, os.lseek(fd, 0, os.SEEK_CUR), len(view))])
 
-    return write
+    def pwrite(fd: int, data: object, offset: int) -> int:
+        view = memoryview(data)  # type: ignore[arg-type]
+        return real_pwrite(fd, view[:allowed(fd, offset, len(view))], offset)
+
+    return write, pwrite
 
 
 @pytest.mark.parametrize("budget", [0, 1, 511, 4096, 4097, 40_000, 10**9])
@@ -75,7 +92,9 @@ def test_full_disk(target: Path, monkeypatch: pytest.MonkeyPatch, budget: int) -
     before = _listing(target.parent)
     hive = _changed_hive(target)
     size = len(hive.to_bytes())
-    monkeypatch.setattr(os, "write", _enospc_after(min(budget, size - 1)))
+    write, pwrite = _enospc_after(min(budget, size - 1))
+    monkeypatch.setattr(os, "write", write)
+    monkeypatch.setattr(os, "pwrite", pwrite)
     with pytest.raises(winmigrate.HiveFileError) as e:
         hive.save()
     monkeypatch.undo()
@@ -90,7 +109,9 @@ def test_full_disk_while_writing_the_backup(target: Path,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     before = _listing(target.parent)
     hive = _changed_hive(target)
-    monkeypatch.setattr(os, "write", _enospc_after(1000))  # the backup copy is written first
+    write, pwrite = _enospc_after(1000)  # the backup copy is written first
+    monkeypatch.setattr(os, "write", write)
+    monkeypatch.setattr(os, "pwrite", pwrite)
     with pytest.raises(winmigrate.HiveFileError) as e:
         hive.save(backup=True)
     monkeypatch.undo()
@@ -104,9 +125,12 @@ def test_full_disk_while_writing_the_backup(target: Path,
 # -- another filesystem ----------------------------------------------------------------------------
 
 
-def test_rename_across_filesystems(target: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The temporary file is made beside the target, so a rename never crosses filesystems; if
-    one did anyway (EXDEV), the save fails cleanly."""
+def test_rename_across_filesystems(target: Path, tmp_path: Path,
+                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A copy to a new file is made beside it and renamed, so a rename never crosses
+    filesystems; if one did anyway (EXDEV), the save fails cleanly. (A save over an existing
+    hive renames nothing.)"""
+    copy = target.parent / "COPY"
     before = _listing(target.parent)
     hive = _changed_hive(target)
 
@@ -115,9 +139,9 @@ def test_rename_across_filesystems(target: Path, monkeypatch: pytest.MonkeyPatch
 
     monkeypatch.setattr(os, "replace", exdev)
     with pytest.raises(winmigrate.HiveFileError) as e:
-        hive.save()
+        hive.save(copy)
     monkeypatch.undo()
-    assert e.value.errno == errno.EXDEV and e.value.filename == str(target)
+    assert e.value.errno == errno.EXDEV and e.value.filename == str(copy)
     assert _listing(target.parent) == before
     _assert_saved_later(hive, target)
 

@@ -22,6 +22,18 @@ from __future__ import annotations
 from .hivefile import Hive, Transaction, create, open
 from .key import Key, Value
 from .lookup import split_path
-from .walk import WalkGuard
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from .walk import WalkGuard
 
 __all__ = ["Hive", "Key", "Transaction", "Value", "WalkGuard", "create", "open", "split_path"]
+
+
+def __getattr__(name: str) -> object:
+    # WalkGuard on first use: a point lookup never walks (and each module costs start-up time).
+    if name == "WalkGuard":
+        from .walk import WalkGuard
+
+        return WalkGuard
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -465,6 +465,7 @@ def check_hive(hive: HiveModel, editor: Editor | None = None, *, limit: int = 10
     when it holds changes). At most ``limit`` problems are listed; ``progress`` is called now
     and then with the number of keys checked."""
     img = hive._img
+    img.fill_all()  # every bin and cell is read (a large read-only file is filled on demand)
     bb = hive._bb
     if editor is not None and editor.modified:
         from .save import next_sequence

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 
 from ..errors import DirtyHiveError, HiveFileError, NotWritableError, UsageError
-from .files import lock_exclusive, read_all
+from .files import FilePager, lock_exclusive, read_all, remove_stale_temporaries
 from .model import HiveModel
 
 TYPE_CHECKING = False
@@ -27,7 +27,9 @@ if TYPE_CHECKING:
 
 __all__ = ["Hive", "Transaction", "create", "open"]
 
-_MMAP_THRESHOLD = 1 << 20  # smaller files are simply read: mapping them saves nothing
+# Smaller read-only files are simply read whole; larger ones are read as they are used.
+_PAGER_THRESHOLD = 1 << 20
+_LOGS_WORDS = ("auto", "ignore", "require")
 
 
 class Hive(HiveModel):
@@ -36,9 +38,9 @@ class Hive(HiveModel):
 
     def __init__(self, buf: bytes | bytearray | mmap.mmap, *, path: str | None = None,
                  writable: bool = False, strict: bool = True, _fd: int | None = None,
-                 _mapping: mmap.mmap | None = None) -> None:
+                 _pager: FilePager | None = None) -> None:
         super().__init__(buf, path=path, writable=writable, strict=strict, _fd=_fd,
-                         _mapping=_mapping)
+                         _pager=_pager)
         self.recovery: RecoveryReport | None = None
         self._dirty_unreplayed = False
         self._file_dirty = False
@@ -48,32 +50,29 @@ class Hive(HiveModel):
              logs: Literal["auto", "ignore", "require"] | list[str] = "auto",
              strict: bool = True, lock: bool = True) -> Hive:
         """Open the hive file at ``path`` (see ``winmigrate.open``)."""
-        if writable and not strict:
-            raise UsageError("a tolerant read (strict=False) cannot be writable")
-        fspath = os.fspath(path)
+        fspath = _check_open_arguments(path, writable, logs, strict, lock)
         try:
             fd = os.open(fspath, os.O_RDWR if writable else os.O_RDONLY)
         except OSError as e:
             raise HiveFileError(e.errno, f"cannot open hive: {e.strerror}", fspath) from None
+        pager: FilePager | None = None
         try:
             import stat
 
             st = os.fstat(fd)
             if stat.S_ISDIR(st.st_mode):
                 raise HiveFileError(21, "cannot open hive: it is a directory", fspath)
-            mapping = None
             if writable:
                 if lock:
+                    # Held until close: saves write the file in place through its descriptor.
                     lock_exclusive(fd, fspath)
+                    remove_stale_temporaries(os.path.realpath(fspath))
                 buf: bytes | bytearray | mmap.mmap = read_all(fd, st.st_size, fspath)
-            elif st.st_size >= _MMAP_THRESHOLD:
-                import mmap
-
-                mapping = mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
-                buf = mapping
+            elif st.st_size >= _PAGER_THRESHOLD and hasattr(os, "pread"):
+                pager = FilePager(fd, fspath, st)
+                buf = pager.buf
             else:
                 buf = bytes(read_all(fd, st.st_size, fspath))
-            if not writable and mapping is None:
                 os.close(fd)
                 fd = -1
             recovery = None
@@ -84,7 +83,7 @@ class Hive(HiveModel):
                 if not needs_recovery(buf, logs):
                     # Stale logs beside a clean primary: a later save numbers itself past them.
                     # (A clean hive with no logs, the common case, never loads the replay.)
-                    stale = find_logs(fspath) if writable else []
+                    stale = find_logs(os.path.realpath(fspath)) if writable else []
                     if stale:
                         from .logs.replay import log_sequence_floor
 
@@ -92,16 +91,21 @@ class Hive(HiveModel):
                 else:
                     from .logs.replay import recover
 
-                    recovered, recovery = recover(buf, fspath, logs, writable=writable)
+                    if pager is not None:
+                        pager.fill_all()  # the replay reads every page of the primary
+                    recovered, recovery = recover(buf, os.path.realpath(fspath), logs,
+                                                  writable=writable)
                     buf = recovered  # type: ignore[assignment]
-                    if recovery.replaced_image and mapping is not None:
-                        mapping.close()
-                        mapping = None
+                    if recovery.replaced_image and pager is not None:
+                        pager.close()
+                        pager = None
                         os.close(fd)
                         fd = -1
             hive = cls(buf, path=fspath, writable=writable, strict=strict,
-                       _fd=fd if fd >= 0 else None, _mapping=mapping)
+                       _fd=fd if fd >= 0 else None, _pager=pager)
         except BaseException:
+            if pager is not None:
+                pager.close()
             if fd >= 0:
                 os.close(fd)
             raise
@@ -113,6 +117,8 @@ class Hive(HiveModel):
     def from_bytes(cls, data: bytes | bytearray | memoryview, *, writable: bool = False,
                    strict: bool = True) -> Hive:
         """A hive read from memory (the bytes are copied when ``writable``)."""
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise UsageError(f"data must be bytes, not {type(data).__name__}")
         if writable and not strict:
             raise UsageError("a tolerant read (strict=False) cannot be writable")
         buf: bytes | bytearray = bytearray(data) if writable else bytes(data)
@@ -140,12 +146,10 @@ class Hive(HiveModel):
         self._img.buf = b""
         self._img.end = 0
         self._img.bins_size = 0
-        if self._mapping is not None:
-            try:
-                self._mapping.close()
-            except BufferError:  # a memoryview still refers to it; it goes with the last one
-                pass
-            self._mapping = None
+        self._img.pages = None
+        if self._pager is not None:
+            self._pager.close()
+            self._pager = None
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
@@ -214,13 +218,18 @@ class Hive(HiveModel):
 
     def save(self, path: str | os.PathLike[str] | None = None, *, compact: bool = False,
              backup: bool = False) -> None:
-        """Write the hive atomically: to a temporary file in the same folder, fsync, rename over
-        the target, fsync of the folder. ``path=None`` replaces the file the hive was opened
-        from; another path writes a copy (the hive stays tied to its own file). ``backup`` keeps
-        the previous file (and its logs) as ``NAME.bak`` (``NAME.LOG1.bak``...)."""
+        """Write the hive, crash-safely and keeping the file's identity: an existing hive file is
+        updated in place, journalled through its transaction log as Windows does (a crash leaves
+        the old hive or one its log recovers to the new); a new file is written aside and
+        renamed into place. ``path=None`` writes the file the hive was opened from (through the
+        descriptor that holds its lock, whatever path names it); another path writes a copy
+        (the hive stays tied to its own file), refused with ``HiveLockedError`` when another
+        process holds that file open for writing. ``backup`` keeps the previous file (and its
+        logs) as ``NAME.bak`` (``NAME.LOG1.bak``...). See ``docs/tasks/edit.md``."""
         from .save import save_hive
 
-        save_hive(self, self._edit(), path, compact=compact, backup=backup)
+        if save_hive(self, self._edit(), path, compact=compact, backup=backup):
+            self._file_dirty = False  # the file on disk is now this clean hive
 
     @property
     def modified(self) -> bool:
@@ -270,3 +279,30 @@ def create(root_name: str = "ROOT", version: tuple[int, int] = (1, 5)) -> Hive:
     from .edit.blank import new_hive_bytes
 
     return Hive.from_bytes(new_hive_bytes(root_name, version), writable=True)
+
+
+def _check_open_arguments(path: object, writable: object, logs: object, strict: object,
+                          lock: object) -> str:
+    """The file system path to open, once every argument is known to be of its kind
+    (``UsageError`` naming the argument otherwise)."""
+    if not isinstance(path, (str, bytes, os.PathLike)):
+        raise UsageError(f"path must be a str or os.PathLike, not {type(path).__name__}")
+    for name, flag in (("writable", writable), ("strict", strict), ("lock", lock)):
+        if not isinstance(flag, bool):
+            raise UsageError(f"{name} must be True or False, not {flag!r}")
+    if isinstance(logs, str):
+        if logs not in _LOGS_WORDS:
+            raise UsageError(f"logs must be 'auto', 'ignore', 'require' or a list of log "
+                             f"files, not {logs!r}")
+    elif not isinstance(logs, (list, tuple)) or not all(
+            isinstance(p, (str, os.PathLike)) for p in logs):
+        raise UsageError(f"logs must be 'auto', 'ignore', 'require' or a list of log files, "
+                         f"not {logs!r}")
+    if writable and not strict:
+        raise UsageError("a tolerant read (strict=False) cannot be writable")
+    fspath = os.fspath(path)
+    if isinstance(fspath, bytes):
+        fspath = os.fsdecode(fspath)
+    if not fspath:
+        raise UsageError("path is empty")
+    return fspath

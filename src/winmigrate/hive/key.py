@@ -29,7 +29,6 @@ from ..regf.records import (
 from ..regf.values import decode
 from .loading import salvage_nk
 from .lookup import find_subkey, find_value, value_name_index
-from .walk import WalkGuard
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -340,6 +339,8 @@ class Key:
         ``name`` is one key name, taken literally: ``/`` is a legal character in key names
         (only ``Hive.key`` and ``create_key`` read it as a separator). A name with
         backslashes is followed as a path."""
+        if not isinstance(name, str):
+            raise UsageError(f"a key name must be a str, not {type(name).__name__}")
         if "\\" in name:
             key = self
             for part in name.split("\\"):
@@ -367,6 +368,8 @@ class Key:
         ancestor (stopped by the 512-level depth bound). A strict walk also stops a crafted hive
         whose shared lists would multiply the keys without end: it never makes more keys than
         the hive bins could hold (see ``WalkGuard``)."""
+        from .walk import WalkGuard  # (on first use: a point lookup never walks)
+
         guard = WalkGuard(self)
         hive = self._hive
         stack = [self]
@@ -417,6 +420,8 @@ class Key:
         return found
 
     def _find_value(self, name: str) -> Value | None:
+        if not isinstance(name, str):
+            raise UsageError(f"a value name must be a str, not {type(name).__name__}")
         nk = self._fields()
         count = nk[_NK_VALUE_COUNT]
         if not count:

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     import mmap
 
     from ..regf.baseblock import BaseBlock
+    from ..regf.image import Pager
 
     Buffer = bytes | bytearray | mmap.mmap
 
@@ -43,10 +44,11 @@ class Loaded:
         self.notes = notes
 
 
-def load(buf: Buffer, *, strict: bool, source: str | None) -> Loaded:
+def load(buf: Buffer, *, strict: bool, source: str | None, pager: Pager | None = None) -> Loaded:
     """Parse the base block of ``buf`` and open its hive bins. Strict: any damage raises
     ``HiveFormatError``. Tolerant: a truncated file is read as far as its whole cells go, a root
-    name that overruns its cell is cut, and each such repair is listed in ``notes``."""
+    name that overruns its cell is cut, and each such repair is listed in ``notes``. ``pager``
+    fills ``buf`` on demand (see ``regf.image``); the base block is always present."""
     from ..regf.baseblock import parse_base_block, validate_primary
 
     notes: list[tuple[HiveFormatError, str | None]] = []
@@ -62,8 +64,8 @@ def load(buf: Buffer, *, strict: bool, source: str | None) -> Loaded:
         bins_size = max(0, len(buf) - _BASE)  # read the cells that are wholly there
         notes.append((HiveFormatError(msg, 40, source=source), ""))
     if not bb.checksum_ok:
-        bins_size = _effective_bins_size(buf, bins_size, notes, source)
-    img = Image(buf, bins_size, bb.minor, source=source)
+        bins_size = _effective_bins_size(buf, bins_size, notes, source, pager)
+    img = Image(buf, bins_size, bb.minor, source=source, pager=pager)
     notes += [(HiveFormatError(note, 24, source=source), "") for note in header_notes]
     try:
         nk, name = read_nk_named(img, bb.root_cell)
@@ -77,7 +79,7 @@ def load(buf: Buffer, *, strict: bool, source: str | None) -> Loaded:
 
 def _effective_bins_size(buf: Buffer, declared: int,
                          notes: list[tuple[HiveFormatError, str | None]],
-                         source: str | None) -> int:
+                         source: str | None, pager: Pager | None) -> int:
     """The hive bins size to read when the base block's checksum is wrong (a header that was
     not written completely, and no log replaced it): its size field cannot be trusted, so
     when the chain of hbin headers in the file goes further, the chain is read (yarp's
@@ -86,7 +88,7 @@ def _effective_bins_size(buf: Buffer, declared: int,
     whole = (len(buf) - _BASE) & ~(L.BIN_ALIGN - 1)
     if whole <= declared:
         return declared
-    chain = sum(b.size for b in Image(buf, whole, 0).walk_bins(stop_on_error=True))
+    chain = sum(b.size for b in Image(buf, whole, 0, pager=pager).walk_bins(stop_on_error=True))
     if chain <= declared:
         return declared
     notes.append((HiveFormatError(

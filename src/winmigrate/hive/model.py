@@ -6,7 +6,7 @@ saving; the writer, compaction, checks and saving work on this class, below the 
 
 from __future__ import annotations
 
-from ..errors import KeyNotFoundError
+from ..errors import KeyNotFoundError, UsageError
 from .key import Key, new_key
 from .lookup import split_path
 from .state import HiveState
@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     import mmap
     from collections.abc import Iterator
 
+    from .files import FilePager
+
 __all__ = ["HiveModel", "split_path"]
 
 
@@ -24,9 +26,9 @@ class HiveModel(HiveState):
 
     def __init__(self, buf: bytes | bytearray | mmap.mmap, *, path: str | None = None,
                  writable: bool = False, strict: bool = True, _fd: int | None = None,
-                 _mapping: mmap.mmap | None = None) -> None:
+                 _pager: FilePager | None = None) -> None:
         super().__init__(buf, path=path, writable=writable, strict=strict, _fd=_fd,
-                         _mapping=_mapping)
+                         _pager=_pager)
         loaded = self._loaded
         del self._loaded  # the root node's fields are the key's from now on
         self._root = new_key(self, loaded.root_offset, loaded.root_nk, loaded.root_name, None, 0)
@@ -38,6 +40,8 @@ class HiveModel(HiveState):
     def key(self, path: str) -> Key:
         """The key at ``path`` below the root (``\\`` or ``/`` separators, case-insensitive).
         A leading ``CurrentControlSet`` is resolved through ``Select\\Current``."""
+        if not isinstance(path, str):
+            raise UsageError(f"path must be a str, not {type(path).__name__}")
         parts = split_path(path)
         key = self._root
         if parts and parts[0].upper() == "CURRENTCONTROLSET":

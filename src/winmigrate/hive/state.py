@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from ..regf.baseblock import BaseBlock
     from ..regf.image import Image
     from ..regf.security import SecurityDescriptor
+    from .files import FilePager
     from .loading import Loaded
     from .problems import Problem
 
@@ -40,14 +41,14 @@ class HiveState:
 
     def __init__(self, buf: bytes | bytearray | mmap.mmap, *, path: str | None = None,
                  writable: bool = False, strict: bool = True, _fd: int | None = None,
-                 _mapping: mmap.mmap | None = None) -> None:
+                 _pager: FilePager | None = None) -> None:
         import os
 
         self.path = path
         self.strict = strict
         self._writable = writable
         self._fd = _fd
-        self._mapping = _mapping
+        self._pager = _pager
         self._closed = False
         self.problems: list[Problem] = []
         self._gen = 0  # bumped by every change; cached key nodes re-read when it moves
@@ -70,7 +71,7 @@ class HiveState:
 
     def _load_image(self, buf: bytes | bytearray | mmap.mmap) -> Loaded:
         """Parse ``buf`` (see ``loading.load``) and take its base block and image."""
-        loaded = load(buf, strict=self.strict, source=self._source)
+        loaded = load(buf, strict=self.strict, source=self._source, pager=self._pager)
         self._bb: BaseBlock = loaded.base_block
         self._img: Image = loaded.image
         for err, where in loaded.notes:

@@ -1,11 +1,18 @@
 """Checked access to the cells of a hive image: the one way every record is read.
 
-An ``Image`` wraps the bytes of a primary hive (an ``mmap`` for read-only files, a
-``bytearray`` for writable ones) and resolves cell offsets to payload ranges after checking
-alignment, bounds, allocation state, and that the cell does not cross into another bin. Opening is
-lazy: nothing is scanned up front; the bins are walked only when a cell sits where a bin header
-could be (near a 4 KiB boundary, or spanning one), so a point lookup on a 100 MB hive touches only
-the pages it reads.
+An ``Image`` wraps the bytes of a primary hive (a buffer filled on demand for large read-only
+files, a ``bytearray`` for writable ones) and resolves cell offsets to payload ranges after
+checking alignment, bounds, allocation state, and that the cell does not cross into another bin.
+Opening is lazy: nothing is scanned up front; the bins are walked only when a cell sits where a
+bin header could be (near a 4 KiB boundary, or spanning one), so a point lookup on a 100 MB hive
+touches only the pages it reads.
+
+A buffer filled on demand comes with a *pager* (``hive.files.FilePager``: the I/O is not this
+module's): an object with ``pages`` (one byte per 4 KiB page of the buffer, non-zero once the
+page is present), ``fill(start, length)``, which makes those bytes present, ``fill_all()`` and
+``complete``. ``Image.pages`` is then what every reader tests before it touches a page (the
+readers of ``records`` do too) and ``Image.fetch`` what it calls for a page not yet there;
+``pages`` is ``None`` once everything is present -- one attribute test on the hot paths.
 """
 
 from __future__ import annotations
@@ -16,9 +23,16 @@ from . import layout as L
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import mmap
-    from typing import TypeAlias
+    from typing import Protocol, TypeAlias
 
     Buffer: TypeAlias = "bytes | bytearray | mmap.mmap"
+
+    class Pager(Protocol):
+        complete: bool
+        pages: bytearray
+
+        def fill(self, start: int, length: int) -> None: ...
+        def fill_all(self) -> None: ...
 
 _I32 = L.I32.unpack_from
 _U32 = L.U32.unpack_from
@@ -53,10 +67,11 @@ class Image:
     *absolute* payload positions respectively.
     """
 
-    __slots__ = ("_bin_starts", "_bins", "bins_size", "buf", "end", "minor", "source")
+    __slots__ = ("_bin_starts", "_bins", "_pager", "bins_size", "buf", "end", "minor", "pages",
+                 "source")
 
     def __init__(self, buf: Buffer, bins_size: int, minor: int, *,
-                 source: str | None = None) -> None:
+                 source: str | None = None, pager: Pager | None = None) -> None:
         self.buf = buf
         self.bins_size = bins_size
         self.end = _BASE + bins_size
@@ -64,6 +79,23 @@ class Image:
         self.source = source
         self._bins: list[Bin] | None = None
         self._bin_starts: list[int] | None = None
+        self._pager = pager
+        self.pages: bytearray | None = None if pager is None or pager.complete else pager.pages
+
+    def fetch(self, start: int, length: int) -> None:
+        """Make bytes ``[start, start + length)`` of the buffer present (a buffer filled on
+        demand; readers call it for a page whose ``pages`` byte is 0)."""
+        pager = self._pager
+        if pager is not None:
+            pager.fill(start, length)
+            if pager.complete:
+                self.pages = None  # everything is present: the readers stop asking
+
+    def fill_all(self) -> None:
+        """Make the whole buffer present (before a walk of every bin or cell)."""
+        if self.pages is not None and self._pager is not None:
+            self._pager.fill_all()
+            self.pages = None
 
     # -- errors --------------------------------------------------------------------------------
 
@@ -85,9 +117,14 @@ class Image:
         end = self.end
         if off & 7 or off < 32 or a + 8 > end:
             raise self._bad_offset(off, what)
+        pages = self.pages
+        if pages is not None and not pages[a >> 12]:
+            self.fetch(a, 8)
         size = -_I32(self.buf, a)[0]
         if size < 8 or size & 7 or a + size > end:
             raise self._bad_size(off, size, what)
+        if pages is not None and (a ^ (a + size - 1)) >> 12:  # more pages than the first
+            self.fetch(a, size)
         if (a & 0xFFF) < 32 or (a ^ (a + size - 1)) >> 12:  # near or across a 4 KiB boundary
             self._check_within_bin(off, size, what)
         return a + 4, size - 4
@@ -117,6 +154,8 @@ class Image:
         a = off + _BASE
         if off & 7 or a + 4 > self.end or a < _BASE:
             raise self.error(f"cell offset 0x{off:x} is outside the hive bins", None)
+        if self.pages is not None:
+            self.fetch(a, 4)
         return int(_I32(self.buf, a)[0])
 
     # -- bins ----------------------------------------------------------------------------------
@@ -127,6 +166,8 @@ class Image:
         a = rel_page + _BASE
         if a + L.HBIN_HEADER_SIZE > self.end:
             return False
+        if self.pages is not None:
+            self.fetch(a, 8)
         return bool(self.buf[a:a + 4] == L.HBIN_SIGNATURE and _U32(self.buf, a + 4)[0] == rel_page)
 
     def _check_within_bin(self, off: int, size: int, what: str) -> None:
@@ -157,6 +198,7 @@ class Image:
         return self._bins
 
     def walk_bins(self, *, stop_on_error: bool = False) -> list[Bin]:
+        self.fill_all()
         out: list[Bin] = []
         rel = 0
         buf = self.buf
@@ -204,6 +246,7 @@ class Image:
     def iter_cells(self, b: Bin) -> list[tuple[int, int]]:
         """``(relative offset, signed size)`` of every cell in bin ``b``, in order. Raises when the
         cells do not tile the bin exactly."""
+        self.fill_all()
         out = []
         rel = b.offset + L.HBIN_HEADER_SIZE
         end = b.end

@@ -1,4 +1,5 @@
-"""Transaction log files of both formats: parse them, replay them into an image. No I/O, no policy.
+"""Transaction log files of both formats: parse them, replay them into an image, and build them for
+a write (``build_new_log``, ``build_old_log``). No I/O, no policy.
 
 Which logs to use, in which order, and what to do when none applies is decided by
 ``winmigrate.hive.logs``; this module only knows the layouts (msuhanov/regf, "Format of transaction
@@ -35,6 +36,7 @@ from .marvin import marvin32
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import mmap
+    from collections.abc import Sequence
 
 __all__ = [
     "ENTRY_HEADER",
@@ -48,6 +50,8 @@ __all__ = [
     "OldReplay",
     "apply_entry",
     "apply_old_log",
+    "build_new_log",
+    "build_old_log",
     "finish_base_block",
     "first_bin_timestamp",
     "parse_log_header",
@@ -439,3 +443,64 @@ def first_bin_timestamp(buf: bytes | bytearray | memoryview) -> int | None:
     if len(buf) < _BASE + 28 or bytes(buf[_BASE:_BASE + 4]) != L.HBIN_SIGNATURE:
         return None
     return int(_U64.unpack_from(buf, _BASE + 20)[0])
+
+
+# -- building (a write journalled the way Windows journals its own) ----------------------------
+
+
+def _log_base_block(base_block: bytes | bytearray, file_type: int, sequence: int) -> bytes:
+    """The 512-byte base block of a log: the primary's (as it will be after the write), with the
+    log's file type, both sequence numbers ``sequence`` and its own checksum."""
+    head = bytearray(base_block[:LOG_BASE_BLOCK_SIZE])
+    _U32.pack_into(head, 4, sequence & 0xFFFFFFFF)
+    _U32.pack_into(head, 8, sequence & 0xFFFFFFFF)
+    _U32.pack_into(head, 28, file_type)
+    _U32.pack_into(head, L.CHECKSUM_OFFSET, checksum(head))
+    return bytes(head)
+
+
+def build_new_log(base_block: bytes | bytearray, sequence: int, bins_size: int,
+                  pages: Sequence[tuple[int, bytes | memoryview]], *, flags: int = 0) -> bytes:
+    """A new-format log (file type 6) holding one entry with sequence number ``sequence``: the
+    ``pages`` (``(offset in the hive bins, data)``, each a multiple of 512 bytes) that turn the
+    primary into the hive whose base block is ``base_block`` and whose bins are ``bins_size``
+    bytes. The log's base block carries ``sequence`` (its entries start there: "Log entries",
+    note 6) and the entry both Marvin32 hashes (Hash-1 over everything from offset 40, Hash-2
+    over the first 32 bytes), padded to a multiple of 512 bytes."""
+    if not pages:
+        raise ValueError("a log entry holds at least one page")
+    refs = b"".join(PAGE_REF.pack(off, len(data)) for off, data in pages)
+    body = refs + b"".join(bytes(data) for _off, data in pages)
+    size = -(-(ENTRY_HEADER_SIZE + len(body)) // SECTOR) * SECTOR
+    body += bytes(size - ENTRY_HEADER_SIZE - len(body))
+    hash1 = marvin32(body)
+    head = bytearray(ENTRY_HEADER.pack(ENTRY_SIGNATURE, size, flags & _FLAG_KTM_LOCKED,
+                                       sequence & 0xFFFFFFFF, bins_size, len(pages), hash1, 0))
+    _U64.pack_into(head, 32, marvin32(head[:32]))
+    return _log_base_block(base_block, L.FILE_TYPE_LOG_NEW, sequence) + bytes(head) + body
+
+
+def build_old_log(base_block: bytes | bytearray, sequence: int, bins_size: int,
+                  pages: Sequence[tuple[int, bytes | memoryview]]) -> bytes:
+    """An old-format log (file type 1): the base block, ``DIRT`` and a bitmap with one bit per
+    512-byte page of the ``bins_size`` bytes of hive bins, then the dirty pages in bitmap order
+    from the next 512-byte boundary. ``pages`` (``(offset, data)``, 512-byte aligned multiples
+    of 512) must not overlap. The log applies to a primary whose last-written time equals the
+    one in ``base_block`` (the rule of ``_replay_old``)."""
+    if bins_size % L.BIN_ALIGN:
+        raise ValueError("hive bins size must be a multiple of 4096")
+    bitmap = bytearray(bins_size // (PAGE * 8))
+    chunks: dict[int, bytes] = {}
+    for off, data in pages:
+        raw = bytes(data)
+        if off % PAGE or len(raw) % PAGE or off + len(raw) > bins_size:
+            raise ValueError(f"page at 0x{off:x} (0x{len(raw):x} bytes) is not whole 512-byte "
+                             "pages inside the hive bins")
+        for i in range(0, len(raw), PAGE):
+            page = (off + i) // PAGE
+            bitmap[page >> 3] |= 1 << (page & 7)
+            chunks[page] = raw[i:i + PAGE]
+    head = DIRT_SIGNATURE + bytes(bitmap)
+    head += bytes(-len(head) % SECTOR)
+    return (_log_base_block(base_block, L.FILE_TYPE_LOG_OLD, sequence) + head
+            + b"".join(chunks[page] for page in sorted(chunks)))

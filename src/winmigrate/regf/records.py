@@ -31,7 +31,8 @@ _UTF16LE = L.UTF16LE
 # is the offset in the page. Any other cell goes to their checked twins (``read_nk_named``,
 # ``read_vk_named``, ``_checked_subkey_offsets``, ``_checked_value_offsets``), which read only
 # through ``Image.cell``, hold the error messages, and are what the tests compare the fast
-# paths with (``tests/regf/test_page_rule.py``).
+# paths with (``tests/regf/test_page_rule.py``). A buffer filled on demand (``Image.pages`` not
+# ``None``) is asked for the page first, when that page is not there yet.
 
 TYPE_CHECKING = False  # (not typing's: importing typing would cost every start-up ~9 ms)
 if TYPE_CHECKING:
@@ -85,11 +86,14 @@ def read_children(img: Image, offsets: list[int],
     ``read_nk_named``, which raises the precise error for a bad node)."""
     buf = img.buf
     page_end = img.end & ~0xFFF  # (the page rule)
+    pages = img.pages
     out = []
     for off in offsets:
         a = off + 4096
         p = a & 0xFFF
         if 32 <= p <= 4016 and a < page_end:  # (room for the cell size and the record)
+            if pages is not None and not pages[a >> 12]:
+                img.fetch(a, 8)
             cell = _CELL_NK(buf, a)
             size = -cell[0]
             n = cell[19]
@@ -114,6 +118,8 @@ def subkey_offsets(img: Image, list_off: int, expected: int) -> list[int]:
     p = a & 0xFFF
     # Inline common case: one lf/lh leaf in a cell inside one page (the page rule).
     if 32 <= p <= 4088 and a < img.end & ~0xFFF:
+        if img.pages is not None and not img.pages[a >> 12]:
+            img.fetch(a, 8)
         size, sig, count = _CELL_LIST(buf, a)
         size = -size
         if ((sig == b"lh" or sig == b"lf") and count == expected
@@ -203,6 +209,8 @@ def value_offsets(img: Image, list_off: int, count: int) -> tuple[int, ...]:
     a = list_off + 4096
     p = a & 0xFFF
     if 32 <= p <= 4088 and a < img.end & ~0xFFF:  # the common case, inline (the page rule)
+        if img.pages is not None and not img.pages[a >> 12]:
+            img.fetch(a, 8)
         size = -_I32(buf, a)[0]
         if 4 + 4 * count <= size <= 4096 - p and not (p | size) & 7:
             return _u32s(count).unpack_from(buf, a + 4)
@@ -254,11 +262,14 @@ def read_values(img: Image, offsets: tuple[int, ...] | list[int],
     buf = img.buf
     page_end = img.end & ~0xFFF  # (the page rule)
     mutable = isinstance(buf, bytearray)
+    pages = img.pages
     out = []
     for off in offsets:
         a = off + 4096
         p = a & 0xFFF
         if 32 <= p <= 4072 and a < page_end:  # (room for the cell size and the record)
+            if pages is not None and not pages[a >> 12]:
+                img.fetch(a, 8)
             vk = _CELL_VK(buf, a)
             size = -vk[0]
             n = vk[2]
@@ -280,6 +291,8 @@ def read_values(img: Image, offsets: tuple[int, ...] | list[int],
             b = vk[4] + 4096
             p = b & 0xFFF
             if 32 <= p <= 4088 and b < page_end:
+                if pages is not None and not pages[b >> 12]:
+                    img.fetch(b, 8)
                 csize = -_I32(buf, b)[0]
                 if length + 4 <= csize <= 4096 - p and not (p | csize) & 7:
                     piece = buf[b + 4:b + 4 + length]

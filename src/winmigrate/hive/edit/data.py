@@ -32,6 +32,8 @@ class ValueEdits(CellEditor):
     def set_value(self, key: Key, name: str, data: Any, type_: Any, raw: bytes | None) -> Value:
         self._alive(key)
         check_value_name(name)
+        if type_ is not None and (isinstance(type_, bool) or not isinstance(type_, int)):
+            raise UsageError(f"type must be a RegType or an int, not {type_!r}")
         if (data is None) == (raw is None):
             raise UsageError("give exactly one of data and raw")
         if raw is not None:

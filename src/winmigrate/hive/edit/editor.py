@@ -23,7 +23,7 @@ from ...regf import layout as L
 from ...regf.build import build_nk
 from ...regf.names import encode_name, utf16_length
 from ...regf.records import read_nk, subkey_offsets, value_offsets
-from ...regf.timestamps import datetime_to_filetime, now_filetime
+from ...regf.timestamps import MAX_FILETIME, datetime_to_filetime, now_filetime
 from ..key import child_key
 from ..lookup import split_path
 from .data import ValueEdits
@@ -192,8 +192,15 @@ class Editor(SubkeyLists, ValueEdits, SecurityRecords):
                 live[new] = obj
 
     def touch(self, key: Key, when: datetime | None) -> None:
+        from datetime import datetime
+
         self._alive(key)
+        if when is not None and not isinstance(when, datetime):
+            raise UsageError(f"when must be a datetime or None, not {type(when).__name__}")
         ticks = now_filetime() if when is None else datetime_to_filetime(when)
+        if when is not None and not 0 < ticks < MAX_FILETIME:
+            raise UsageError(f"when ({when.isoformat()}) is outside what a FILETIME holds "
+                             "(1601-01-01 to 30828-09-14 UTC)")
         self._set(_U64, key._off, L.NK_OFF_TIMESTAMP, ticks)
         self._changed()
 

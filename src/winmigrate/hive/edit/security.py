@@ -52,6 +52,9 @@ class SecurityRecords(CellEditor):
         from ...regf.security import SecurityDescriptor
 
         self._alive(key)
+        if not isinstance(descriptor, (bytes, bytearray, memoryview)):
+            raise UsageError("descriptor must be the bytes of a self-relative security "
+                             f"descriptor, not {type(descriptor).__name__}")
         descriptor = bytes(descriptor)
         try:
             SecurityDescriptor.parse(descriptor)
