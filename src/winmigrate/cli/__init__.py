@@ -22,7 +22,7 @@ EXIT_USAGE = 2
 
 # Command modules, in the order their commands appear in --help.
 _COMMAND_MODULES = ("read", "edit", "export", "check", "diff", "search", "logs", "net", "system",
-                    "migrate", "completion")
+                    "migrate", "convert", "completion")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -107,8 +107,11 @@ STORAGE_DRIVERS: Mapping[str, StorageDriver] = {
                                          r"PCI\VEN_1AF4&DEV_1048&REV_01"),
                              "Red Hat VirtIO SCSI pass-through controller", "scsi_inst"),
 }
-#: Boot drivers of emulated IDE, for a first boot on an emulated IDE disk (``ide_fallback``).
-IDE_FALLBACK_SERVICES = ("intelide", "pciide", "atapi")
+#: Boot drivers of emulated disk controllers, for a first boot on an emulated disk
+#: (``ide_fallback``): IDE of the i440fx machine (``intelide``, ``pciide``, ``atapi``), AHCI of
+#: q35 (``storahci`` on Windows 8+, ``msahci`` on 7), NVMe (``stornvme``). Windows 8+ often sets
+#: a ``StartOverride`` disabling those it never used; it is removed too.
+IDE_FALLBACK_SERVICES = ("intelide", "pciide", "atapi", "storahci", "msahci", "stornvme")
 _STORAGE_GROUP = "SCSI miniport"
 
 
@@ -215,11 +218,13 @@ def plan_xen_to_kvm(system_hive: Hive, software_hive: Hive | None = None,
     report = detect(system_hive, software_hive)
     plan = ChangeSet(system_hive, "SYSTEM")
 
+    hardware_ids = tuple(dict.fromkeys(
+        (*drv.hardware_ids, *(h.upper() for h in options.storage_hardware_ids))))
     for cs in sets:
         _plan_storage_service(plan, system_hive, cs, drv)
     if version.family is WindowsFamily.LEGACY_CDD:
         for cs in sets:
-            for hwid in drv.hardware_ids:
+            for hwid in hardware_ids:
                 plan_add_critical_device(
                     system_hive, hwid, drv.service, SCSI_ADAPTER_CLASS, cs, changes=plan,
                     create_database=True,
@@ -227,12 +232,12 @@ def plan_xen_to_kvm(system_hive: Hive, software_hive: Hive | None = None,
                            f"through the CriticalDeviceDatabase: {hwid} -> {drv.service}")
     else:
         drivers.plan_register_boot_driver(system_hive, drivers.BootDriver(
-            drv.service, drv.inf, drv.hardware_ids, SCSI_ADAPTER_CLASS, drv.configuration,
+            drv.service, drv.inf, hardware_ids, SCSI_ADAPTER_CLASS, drv.configuration,
             drv.description, package_id=options.driver_package_id,
             oem_path=options.driver_oem_path),
             changes=plan,
             reason=f"Windows 8+ binds a new boot disk controller to its driver through the "
-                   f"DriverDatabase: {', '.join(drv.hardware_ids)} -> {drv.service}")
+                   f"DriverDatabase: {', '.join(hardware_ids)} -> {drv.service}")
     if options.neutralise_xen:
         plan_neutralise(system_hive, sets, changes=plan)
     if options.ide_fallback:
@@ -243,8 +248,14 @@ def plan_xen_to_kvm(system_hive: Hive, software_hive: Hive | None = None,
                     continue
                 plan.set_value(join(cs, "Services", svc.name), "Start",
                                RegValue.make(int(StartType.BOOT), RegType.DWORD),
-                               f"{svc.name}: boot from emulated IDE as a fallback")
+                               f"{svc.name}: boot from an emulated disk as a fallback")
                 drivers.plan_remove_start_override(system_hive, svc.name, cs, changes=plan)
+    if options.crash_auto_reboot_off:
+        for cs in sets:
+            plan.set_value(join(cs, r"Control\CrashControl"), "AutoReboot",
+                           RegValue.make(0, RegType.DWORD),
+                           "a stop error at the first boot on KVM stays on screen instead of "
+                           "a reboot loop (the agent puts the value back)")
     fb = options.first_boot
     if fb is not None:
         service = Service(

@@ -46,14 +46,17 @@ __all__ = [
     "CertProperty",
     "CertificateError",
     "CertificateInfo",
+    "DerElement",
     "StoreCertificate",
     "add_certificate",
     "build_blob",
+    "der_children",
     "list_certificates",
     "load_certificate",
     "parse_blob",
     "parse_certificate",
     "plan_add_certificate",
+    "read_der",
 ]
 
 STORES_PATH = r"Microsoft\SystemCertificates"
@@ -115,6 +118,12 @@ def _children(data: bytes, parent: _TLV) -> list[_TLV]:
         if len(out) > 10_000:
             raise CertificateError("DER: too many elements")
     return out
+
+
+#: The DER reader, public for other readers of the same encoding (driver catalogs).
+DerElement = _TLV
+read_der = _read_tlv
+der_children = _children
 
 
 def _oid(raw: bytes) -> str:

@@ -86,17 +86,19 @@ XEN_SERVICES = frozenset({
     "xenlite", "xennet6", "xenutil", "xenevtchn", "scsifilt",
     # Red Hat PV
     "rhelscsi",
-    # GPLPV (James Harper)
-    "xenpci", "xenscsi", "xenusb", "xenstub",
+    # GPLPV (James Harper): xenhide is its filter that hides the emulated disks and NICs
+    "xenpci", "xenscsi", "xenusb", "xenstub", "xenhide", "xenvbd_gplpv",
 })
 FILTER_VALUES = ("UpperFilters", "LowerFilters")
 #: Keys below ``Services`` whose values are unplug settings (domain.md; the AWS logs show
 #: ``XEN\\Unplug`` holding DWORDs ``DISKS`` and ``NICS``).
 UNPLUG_KEYS = (("XEN", "Unplug"), ("XEN", "ForceUnplug"), ("xenfilt", "Unplug"))
 _XEN_ID_RE = re.compile(
-    r"^(?:PCI\\VEN_5853(?:&|$)|PCI\\VEN_FFFD(?:&|$)|XENBUS\\|XENVIF\\|XEN\\|"
+    r"^(?:PCI\\VEN_5853(?:&|$)|PCI\\VEN_FFFD(?:&|$)|XENBUS\\|XENVIF\\|XENVKBD\\|XEN\\|"
     r"ROOT\\XENEVTCHN(?:\\|$)|XENCLASS$)", re.IGNORECASE)
-_XEN_ENUMERATORS = frozenset({"XENBUS", "XENVIF", "XEN"})
+#: Enumerators of devices that only exist under Xen (XENVKBD: the PV keyboard/mouse of the
+#: newer xenbus drivers).
+_XEN_ENUMERATORS = frozenset({"XENBUS", "XENVIF", "XENVKBD", "XEN"})
 _XEN_TEXT_RE = re.compile(r"\bxen|xenserver|xcp-ng|\baws pv\b|citrix.*\bpv\b", re.IGNORECASE)
 _UNINSTALL_RE = re.compile(
     r"xen|xcp-ng|citrix.*tools|aws pv|red hat paravirtualized|gplpv", re.IGNORECASE)
@@ -111,7 +113,7 @@ def is_xen_service(name: str) -> bool:
 def is_xen_hardware_id(device_id: str) -> bool:
     """A Xen hardware or compatible ID: the Xen platform PCI device (``PCI\\VEN_5853``, also
     ``PCI\\VEN_FFFD``), devices enumerated by the PV bus drivers (``XENBUS\\``, ``XENVIF\\``,
-    ``XEN\\``), ``ROOT\\XENEVTCHN``, ``XENCLASS``. A CDD key name (``#`` for ``\\``) works too.
+    ``XENVKBD\\``, ``XEN\\``), ``ROOT\\XENEVTCHN``, ``XENCLASS``. A CDD key name (``#`` for ``\\``) works too.
     Emulated devices that merely carry Xen's subsystem ID (``PCI\\VEN_8086&DEV_7010&
     SUBSYS_00015853``, the IDE controller) are not Xen PV hardware."""
     return bool(_XEN_ID_RE.match(device_id.strip().replace("#", "\\")))
