@@ -779,3 +779,36 @@ def corpus_manifest() -> list[dict[str, str]]:
 def corpus_parsers() -> list[dict[str, str]]:
     """Rows of the corpus's ``PARSERS.tsv`` (empty when there is no corpus)."""
     return _read_tsv("PARSERS.tsv")
+
+
+# --------------------------------------------------------------------------------------------
+# hivecheck: ReactOS's cmlib, Windows' own load-time checks (../shared/tools/hivecheck)
+# --------------------------------------------------------------------------------------------
+
+_HIVECHECK_BUILD = Path(__file__).resolve().parents[2].parent / "shared" / "tools" / \
+    "hivecheck" / "build.sh"
+
+
+@functools.lru_cache(maxsize=1)
+def hivecheck_program() -> str | None:
+    """The compiled hivecheck (built once into a cache by its ``build.sh``), or ``None`` when
+    ``../shared`` or a compiler is missing."""
+    if not _HIVECHECK_BUILD.is_file():
+        return None
+    try:
+        proc = subprocess.run(["sh", str(_HIVECHECK_BUILD)], capture_output=True, text=True,
+                              timeout=900, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    exe = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else ""
+    return exe if proc.returncode == 0 and exe and os.access(exe, os.X_OK) else None
+
+
+def hivecheck(path: str | os.PathLike[str], *, timeout: float = 300) -> str:
+    """hivecheck's verdict on a hive file: ``"OK"`` or its ``BAD: ...`` line."""
+    exe = hivecheck_program()
+    if exe is None:
+        raise OracleError("hivecheck is not available")
+    proc = subprocess.run([exe, os.fspath(path)], capture_output=True, text=True,
+                          errors="replace", timeout=timeout, check=False)
+    return (proc.stdout.strip() or proc.stderr.strip()).splitlines()[0]

@@ -171,7 +171,8 @@ def _ini(steps: list[dict[str, str]], options: AgentOptions) -> bytes:
     """``kvmconv.ini``, UTF-16LE with a BOM (``GetPrivateProfileStringW`` reads it so)."""
     lines = ["; winmigrate phase-two agent plan (docs/agent.md). Generated; do not edit by hand:",
              "; remove a step's section to skip it, or run 'kvmconv.exe cancel' to stop the agent.",
-             "[KvmConv]", "Version=1", f"MaxBoots={options.max_boots}",
+             "[KvmConv]", "Version=1", f"Service={options.service_name}",
+             f"MaxBoots={options.max_boots}",
              f"Reboot={1 if options.reboot else 0}",
              f"RebootCommand=shutdown -r -f -t {options.reboot_delay} "
              '-c "winmigrate: the move to KVM is finished"',

@@ -115,6 +115,19 @@ def _atomic_write(host: str, data: bytes, mode: int = 0o644) -> None:
     fsync_folder(folder)
 
 
+def _keep(host: str, backup: str) -> None:
+    """Keep the file at ``host`` as ``backup`` before it is replaced: a second name for the
+    same file (a hard link: the file keeps its identity, and undo renames it back), or a copy
+    where the file system has no hard links."""
+    try:
+        os.link(host, backup)
+    except OSError:
+        with open(host, "rb") as f:
+            _atomic_write(backup, f.read())
+        return
+    fsync_folder(os.path.dirname(backup))
+
+
 def make_folders(volume: Volume, guest_folder: str, created: list[str]) -> str:
     """Create the missing folders of ``guest_folder`` (case-insensitively: an existing
     ``system32`` is used, never doubled); their guest paths are appended to ``created``."""
@@ -146,8 +159,7 @@ def write_file(volume: Volume, action: FileAction, created_folders: list[str],
             backup = volume.path(action.backup)
             if sha256_of_file(backup) is None:  # a re-run keeps the first (original) copy
                 make_folders(volume, guest_parent(action.backup), created_folders)
-                with open(host, "rb") as f:
-                    _atomic_write(backup, f.read())
+                _keep(host, backup)
         make_folders(volume, guest_parent(action.guest_path), created_folders)
         _atomic_write(host, action.data)
         volume.forget(os.path.dirname(host))

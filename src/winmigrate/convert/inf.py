@@ -156,7 +156,9 @@ def parse_inf(data: bytes, name: str = "INF") -> InfInfo:
             token = m.group(1)
             if not token:
                 return "%"
-            return strings.get(token.lower(), m.group(0))
+            found = strings.get(token.lower())
+            # a [Strings] value writes a literal percent sign as %% too
+            return m.group(0) if found is None else found.strip('"').replace("%%", "%")
         return re.sub(r"%([^%]*)%", one, value).strip().strip('"')
 
     version: dict[str, str] = {}

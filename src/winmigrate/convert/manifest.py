@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..errors import UsageError
+from ..hive.files import fsync_folder
 from .guestfiles import FileState, _atomic_write, sha256_of_file
 from .volume import ConversionError, GuestFileError, find_windows
 
@@ -216,8 +217,11 @@ def undo(root: str | os.PathLike[str], *, force: bool = False) -> UndoReport:
         backup = record.get("backup")
         if record["state"] == FileState.REPLACE.value and backup:
             # replaced only after its backup was made: no backup, never replaced
-            if volume.find(str(backup)) is not None:
-                _restore_bytes(volume, path, str(backup))
+            kept_copy = volume.find(str(backup))
+            if kept_copy is not None:  # the original file itself (or its copy): back in place
+                os.replace(kept_copy, volume.path(path))
+                fsync_folder(os.path.dirname(volume.path(path)))
+                volume.forget(os.path.dirname(kept_copy))
                 restored.append(path)
             continue
         if host is None:

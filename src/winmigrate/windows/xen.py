@@ -113,7 +113,8 @@ def is_xen_service(name: str) -> bool:
 def is_xen_hardware_id(device_id: str) -> bool:
     """A Xen hardware or compatible ID: the Xen platform PCI device (``PCI\\VEN_5853``, also
     ``PCI\\VEN_FFFD``), devices enumerated by the PV bus drivers (``XENBUS\\``, ``XENVIF\\``,
-    ``XENVKBD\\``, ``XEN\\``), ``ROOT\\XENEVTCHN``, ``XENCLASS``. A CDD key name (``#`` for ``\\``) works too.
+    ``XENVKBD\\``, ``XEN\\``), ``ROOT\\XENEVTCHN``, ``XENCLASS``. A CDD key name (``#`` for
+    ``\\``) works too.
     Emulated devices that merely carry Xen's subsystem ID (``PCI\\VEN_8086&DEV_7010&
     SUBSYS_00015853``, the IDE controller) are not Xen PV hardware."""
     return bool(_XEN_ID_RE.match(device_id.strip().replace("#", "\\")))
