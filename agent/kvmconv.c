@@ -471,7 +471,8 @@ static void mac_text(const BYTE *addr, DWORD len, WCHAR *out)
 }
 
 /* Tests list fake adapters in a file named by KVMCONV_ADAPTERS_FILE: one per line,
- * GUID|index|name|MAC (Wine reports the host's interfaces, which a test cannot choose). */
+ * GUID, index, name and MAC separated by tabs (Wine reports the host's interfaces, which a test
+ * cannot choose). */
 static int read_fake_adapters(const WCHAR *path, Adapter *out, int max)
 {
     FILE *f = _wfopen(path, L"rb");
@@ -488,7 +489,7 @@ static int read_fake_adapters(const WCHAR *path, Adapter *out, int max)
             continue;
         while (n < 4) {
             parts[n++] = p;
-            p = wcschr(p, L'|');
+            p = wcschr(p, L'\t');
             if (p == NULL)
                 break;
             *p++ = 0;

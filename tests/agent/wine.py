@@ -117,7 +117,8 @@ class Wine:
         log = self.host(folder) / "calls.log"
         if not log.exists():
             return []
-        return log.read_text("utf-8").splitlines()
+        # cmd passes the space before a following "&&" on to the program: not part of the call
+        return [line.rstrip() for line in log.read_text("utf-8").splitlines()]
 
     def wait_for_call(self, prefix: str, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
@@ -132,6 +133,13 @@ class Wine:
     def sc(self, *args: str) -> subprocess.CompletedProcess[str]:
         return self.run("sc", *args)
 
-    def service_exists(self, name: str) -> bool:
-        return self.sc("query", name).returncode == 0 and "SERVICE_NAME" in \
-            self.sc("query", name).stdout
+    def service_start(self, name: str) -> int | None:
+        """The service's ``Start`` value (2 automatic, 4 disabled), or ``None`` when it is not
+        registered (read with Wine's own reg: its sc has no ``qc``)."""
+        proc = self.run("reg", "query", rf"HKLM\System\CurrentControlSet\Services\{name}",
+                        "/v", "Start")
+        for line in proc.stdout.splitlines():
+            parts = line.split()
+            if parts and parts[0] == "Start":
+                return int(parts[-1], 0)
+        return None

@@ -83,18 +83,19 @@ def _header(what: str) -> list[str]:
             "setlocal EnableExtensions DisableDelayedExpansion", 'set "WM_FAILED=0"']
 
 
-_FOOTER = ['if not "%WM_FAILED%"=="0" (echo(%WM_FAILED% command(s) failed & exit /b 1)',
-           "echo(done", "exit /b 0"]
+_FOOTER = ['if not "%WM_FAILED%"=="0" (echo:%WM_FAILED% command^(s^) failed & exit /b 1)',
+           "echo:done", "exit /b 0"]
 
 
 def _certificates_step(names: list[str]) -> bytes:
     lines = _header("trust the driver publisher (Trusted Publishers store)")
-    lines += ['for %%X in (certutil.exe) do set "WM_CERTUTIL=%%~$PATH:X"',
-              "if not defined WM_CERTUTIL (echo(no certutil here: the certificates were added "
-              "offline & exit /b 0)"]
+    # certutil is part of Windows from Vista on (XP and 2003 have it only with their Support
+    # Tools): cmd's exit code 9009 says "no such program" -- the store was filled offline then.
     for name in names:
-        lines += [f"echo(  certificate {cmd_text(name)}",
+        lines += [f"echo:  certificate {cmd_text(name)}",
                   f'certutil -f -addstore TrustedPublisher "%KVMCONV_DIR%\\certs\\{name}"',
+                  "if errorlevel 9009 (echo:  no certutil here: trusted offline already"
+                  " & exit /b 0)",
                   "if errorlevel 1 set /a WM_FAILED+=1 >nul"]
     return _cmd_file(lines + _FOOTER)
 
@@ -104,12 +105,12 @@ def _drivers_step(infs: list[str], major: int) -> bytes:
     if major < 6:
         lines += ["rem Windows XP and 2003 have no pnputil: Plug and Play finds the drivers",
                   "rem through DevicePath when the devices appear (the next step waits for it).",
-                  "echo(no pnputil on this Windows: Plug and Play installs the drivers from "
+                  "echo:no pnputil on this Windows: Plug and Play installs the drivers from "
                   "DevicePath", "exit /b 0"]
         return _cmd_file(lines)
     for inf in infs:
         path = f"%SystemRoot%\\Drivers\\VirtIO\\{inf}"
-        lines.append(f"echo(  driver {cmd_text(inf)}")
+        lines.append(f"echo:  driver {cmd_text(inf)}")
         if major >= 10:
             # Windows 10 1607 and later; the old syntax below is still understood elsewhere.
             lines += [f'pnputil /add-driver "{path}" /install',
@@ -139,7 +140,7 @@ def _routes_step(info: GuestInfo) -> bytes | None:
     for route in routes:
         net = route.destination
         metric = "" if route.metric is None or route.metric < 1 else f" metric {route.metric}"
-        lines += [f"echo(  route {net} via {route.gateway}{metric}",
+        lines += [f"echo:  route {net} via {route.gateway}{metric}",
                   f"route -p add {net.network_address} mask {net.netmask} {route.gateway}"
                   f"{metric}", "if errorlevel 1 set /a WM_FAILED+=1 >nul"]
     return _cmd_file(lines + _FOOTER)
@@ -160,7 +161,7 @@ def _uninstall_step(info: GuestInfo) -> tuple[bytes | None, list[str]]:
                             "script cannot carry safely; not run")
             continue
         count += 1
-        lines += [f"echo(  {cmd_text(tool.display_name)}", command,
+        lines += [f"echo:  {cmd_text(tool.display_name)}", command,
                   "if errorlevel 1 set /a WM_FAILED+=1 >nul"]
     if not count:
         return None, warnings

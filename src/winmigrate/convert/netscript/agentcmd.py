@@ -27,14 +27,14 @@ _TEMP = "winmigrate-nic"
 _SUBROUTINES = r"""
 :wm_fail
 set /a WM_FAILED+=1 >nul
-echo(  FAILED (exit code %ERRORLEVEL%)
+echo:  FAILED (exit code %ERRORLEVEL%)
 goto :eof
 
 :wm_rename
 rem %1 = the new connection name; the adapter's current name is read through a for variable,
 rem so no character of it is ever parsed by cmd.
 set "WM_RENAMED="
-for /f "tokens=1,* delims==" %%A in ('set KVMCONV_NIC_NAME 2^>nul') do (
+for /f "tokens=1,* delims==" %%A in ('set KVMCONV_NIC_NAME') do (
   if /i "%%A"=="KVMCONV_NIC_NAME" (
     if "%%B"=="%~1" (set "WM_RENAMED=1") else (
       netsh interface set interface name="%%B" newname="%~1" && set "WM_RENAMED=1"
@@ -53,10 +53,10 @@ class _AgentCmd(CmdBuilder):
         self.ipv6 = ipv6
 
     def log(self, message: str) -> None:  # the agent captures the output into its own log
-        self.lines.append(f"echo({cmd_text(message)}")
+        self.lines.append(f"echo:{cmd_text(message)}")
 
     def run(self, what: str, command: str, *, check: bool = True) -> None:
-        self.lines.append(f"echo(  {cmd_text(what)}")
+        self.lines.append(f"echo:  {cmd_text(what)}")
         self.lines.append(command)
         if check:
             self.lines.append("if errorlevel 1 call :wm_fail")
@@ -74,14 +74,14 @@ class _AgentCmd(CmdBuilder):
             "rem checked for cmd before they are written (docs/network.md).",
             "setlocal EnableExtensions DisableDelayedExpansion",
             'set "WM_FAILED=0"',
-            'if not defined KVMCONV_NIC_GUID (echo(no adapter was handed over by the agent'
+            'if not defined KVMCONV_NIC_GUID (echo:no adapter was handed over by the agent'
             ' & exit /b 2)',
             f"rem the settings of {cmd_comment(describe(nic))}",
         ]
         self.log(f"re-applying the settings of {describe(nic)}")
-        out.append("echo(  to the adapter %KVMCONV_NIC_GUID% (index %KVMCONV_NIC_INDEX%)")
+        out.append("echo:  to the adapter %KVMCONV_NIC_GUID% (index %KVMCONV_NIC_INDEX%)")
         out.append(f'call :wm_rename "{_TEMP}"')
-        out.append("if not defined WM_RENAMED (echo(cannot rename the adapter & exit /b 1)")
+        out.append("if not defined WM_RENAMED (echo:cannot rename the adapter & exit /b 1)")
         self.ghost(nic, "1")
         name = f'name="{_TEMP}"'
         if nic.dhcp:
@@ -134,8 +134,8 @@ class _AgentCmd(CmdBuilder):
             out.append("for /f \"tokens=1,* delims==\" %%A in ('set KVMCONV_NIC_NAME') do "
                        f'if /i "%%A"=="KVMCONV_NIC_NAME" netsh interface set interface '
                        f'name="{_TEMP}" newname="%%B"')
-        out += ["", 'if not "%WM_FAILED%"=="0" (echo(finished with %WM_FAILED% failure(s)'
-                " & exit /b 1)", "echo(every setting applied", "exit /b 0", ""]
+        out += ["", 'if not "%WM_FAILED%"=="0" (echo:finished with %WM_FAILED% failure(s)'
+                " & exit /b 1)", "echo:every setting applied", "exit /b 0", ""]
         out.extend(_SUBROUTINES.splitlines())
         return out
 
