@@ -14,7 +14,20 @@ REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "src" / "winmigrate" / "convert" / "data"
 EXES = {"kvmconv-x86.exe": (0x14C, (5, 1)), "kvmconv-x64.exe": (0x8664, (5, 2))}
 #: KERNEL32 functions Windows XP SP2 / Server 2003 have; the agent may import nothing newer.
-XP_KERNEL32 = set(["AssignProcessToJobObject", "CloseHandle", "CreateEventW", "CreateFileW", "CreateJobObjectW", "CreatePipe", "CreateProcessW", "DeleteCriticalSection", "DeleteFileW", "EnterCriticalSection", "ExpandEnvironmentStringsW", "FindClose", "FindFirstFileW", "FindNextFileW", "FlushFileBuffers", "FreeLibrary", "GetEnvironmentVariableW", "GetExitCodeProcess", "GetFileSize", "GetLastError", "GetLocalTime", "GetModuleFileNameW", "GetModuleHandleA", "GetModuleHandleW", "GetPrivateProfileIntW", "GetPrivateProfileSectionW", "GetPrivateProfileStringW", "GetProcAddress", "GetProcessHeap", "GetStartupInfoW", "GetStdHandle", "GetSystemDirectoryW", "GetTickCount", "HeapAlloc", "HeapFree", "InitializeCriticalSection", "IsDBCSLeadByteEx", "LeaveCriticalSection", "LoadLibraryA", "LoadLibraryW", "MoveFileExW", "MultiByteToWideChar", "PeekNamedPipe", "ReadFile", "RemoveDirectoryW", "ResumeThread", "SetEnvironmentVariableW", "SetEvent", "SetHandleInformation", "SetInformationJobObject", "SetUnhandledExceptionFilter", "Sleep", "TerminateJobObject", "TerminateProcess", "TlsGetValue", "VirtualProtect", "VirtualQuery", "WaitForSingleObject", "WideCharToMultiByte", "WriteConsoleW", "WriteFile", "lstrcmpiW", "lstrcpynW"])
+_XP_NAMES = """
+AssignProcessToJobObject CloseHandle CreateEventW CreateFileW CreateJobObjectW CreatePipe
+CreateProcessW DeleteCriticalSection DeleteFileW EnterCriticalSection ExpandEnvironmentStringsW
+FindClose FindFirstFileW FindNextFileW FlushFileBuffers FreeLibrary GetEnvironmentVariableW
+GetExitCodeProcess GetFileSize GetLastError GetLocalTime GetModuleFileNameW GetModuleHandleA
+GetModuleHandleW GetPrivateProfileIntW GetPrivateProfileSectionW GetPrivateProfileStringW
+GetProcAddress GetProcessHeap GetStartupInfoW GetStdHandle GetSystemDirectoryW GetTickCount
+HeapAlloc HeapFree InitializeCriticalSection IsDBCSLeadByteEx LeaveCriticalSection LoadLibraryA
+LoadLibraryW MoveFileExW MultiByteToWideChar PeekNamedPipe ReadFile RemoveDirectoryW
+ResumeThread SetEnvironmentVariableW SetEvent SetHandleInformation SetInformationJobObject
+SetUnhandledExceptionFilter Sleep TerminateJobObject TerminateProcess TlsGetValue VirtualProtect
+VirtualQuery WaitForSingleObject WideCharToMultiByte WriteConsoleW WriteFile lstrcmpiW lstrcpynW
+"""
+XP_KERNEL32 = frozenset(_XP_NAMES.split())
 
 
 @pytest.mark.parametrize("name", list(EXES))
