@@ -34,3 +34,27 @@ def test_docs_build_strict(tmp_path: Path) -> None:
         assert (tmp_path / "site" / page).is_file(), page
     strategies = (tmp_path / "site" / "reference" / "strategies" / "index.html").read_text()
     assert "system_hives" in strategies and "key_names" in strategies
+
+
+def test_readme_main_command(tmp_path: Path) -> None:
+    """The README's set-up command, after its install step, runs on a fresh clone's contents:
+    it generates a fake guest and driver tree and converts the guest."""
+    text = (REPO / "README.md").read_text()
+    commands = [line.strip() for line in text.splitlines()
+                if line.startswith("    python3 -m venv .venv")]
+    assert len(commands) == 2, "the README has two set-up commands"
+    main, tests = commands
+    assert tests.endswith(".venv/bin/python -m pytest")
+    steps = [s.strip() for s in main.split("&&")]
+    assert steps[:2] == ["python3 -m venv .venv", ".venv/bin/pip install ."]
+    for step in steps[2:]:
+        argv = step.split()
+        if argv[0] == ".venv/bin/python":
+            argv = [sys.executable, str(REPO / argv[1]), *argv[2:]]
+        else:
+            assert argv[0] == ".venv/bin/winmigrate"
+            argv = [sys.executable, "-m", "winmigrate", *argv[1:]]
+        proc = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                              check=False)
+        assert proc.returncode == 0, (step, proc.stdout, proc.stderr)
+    assert "converted" in proc.stdout
