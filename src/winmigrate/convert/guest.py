@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import UsageError
 from ..windows.certs import load_certificate, parse_certificate
-from ..windows.changes import find_key, join
+from ..windows.changes import dirty_unreplayed, find_key, join
 from .guestfiles import FileAction, FileState, plan_file, sha256_of_file, write_file
 from .guestinfo import open_guest_hives
 from .manifest import AGENT_FOLDER, Manifest
@@ -201,6 +201,13 @@ def plan_conversion(root: str | os.PathLike[str], config: ConvertConfig) -> Gues
     with open_driver_source(config.drivers) as source:
         system, software = open_guest_hives(install, writable=False)
         try:
+            for hive, name in ((system, "SYSTEM"), (software, "SOFTWARE")):
+                if dirty_unreplayed(hive):
+                    raise ConversionError(
+                        f"{name} is dirty (Windows did not finish writing it) and its "
+                        "transaction logs cannot bring it up to date: converting it could lose "
+                        "or corrupt data. Boot the guest once and shut it down cleanly, or "
+                        f"recover it first ('winmigrate recover {name}')")
             info = inspect_hives(system, software)
             warnings += info.warnings
             version = info.version
