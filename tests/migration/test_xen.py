@@ -52,6 +52,7 @@ def test_clean_filter_list(entries: list[str], expected: list[str] | None) -> No
     (r"ROOT\XENEVTCHN", True),
     ("pci#ven_5853&dev_0001", True),
     ("XENCLASS", True),
+    (r"XENVKBD\VEN_XS0001&DEV_VKBD&REV_00000001", True),  # the PV keyboard and mouse
     # emulated devices of a Xen guest carry Xen's subsystem ID but are not Xen PV hardware
     (r"PCI\VEN_8086&DEV_7010&SUBSYS_00015853&REV_00", False),
     (r"PCI\VEN_1013&DEV_00B8&SUBSYS_00015853", False),
@@ -126,6 +127,31 @@ def test_neutralise_small_guest() -> None:
     assert not xen.detect(hive).filters
     assert not xen.detect(hive).critical_devices
     assert not xen.detect(hive).unplug
+
+
+def test_gplpv_xenhide_and_vkbd_are_neutralised() -> None:
+    """GPLPV's xenhide (a filter that hides the emulated disks and NICs) and the PV keyboard's
+    XENVKBD devices are Xen's too: the filter goes, the service is disabled."""
+    hive = fixture_hive("xen_win7_small.hiv")
+    cs = hive.root.subkey("ControlSet001")
+    services_key = cs.subkey("Services")
+    xenhide = services_key.create_subkey("xenhide")
+    for name, data in (("Type", 1), ("Start", 0), ("ErrorControl", 1),
+                       ("Group", "Boot Bus Extender")):
+        xenhide.set_value(name, data)
+    system_class = cs.subkey("Control").subkey("Class").subkey(
+        "{4D36E97D-E325-11CE-BFC1-08002BE10318}")
+    system_class.set_value("UpperFilters", ["xenhide"])
+    vkbd = cs.subkey("Enum").create_key(r"XENVKBD\VEN_XS0001&DEV_VKBD\_0")
+    vkbd.set_value("HardwareID", [r"XENVKBD\VEN_XS0001&DEV_VKBD&REV_00000001"])
+    vkbd.set_value("Service", "xenvkbd")
+    report = xen.detect(hive)
+    assert "xenhide" in [s.name for s in report.services if s.known]
+    assert any(d.instance.upper().startswith("XENVKBD") for d in report.devices)
+    xen.neutralise(hive)
+    assert system_class.get("UpperFilters") in ([], None)
+    svc = services.get_service(hive, "xenhide", "ControlSet001")
+    assert svc is not None and svc.start == services.StartType.DISABLED
 
 
 def test_filter_edge_cases_are_written_as_documented() -> None:

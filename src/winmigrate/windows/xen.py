@@ -87,7 +87,7 @@ XEN_SERVICES = frozenset({
     # Red Hat PV
     "rhelscsi",
     # GPLPV (James Harper): xenhide is its filter that hides the emulated disks and NICs
-    "xenpci", "xenscsi", "xenusb", "xenstub", "xenhide", "xenvbd_gplpv",
+    "xenpci", "xenscsi", "xenusb", "xenstub", "xenhide",
 })
 FILTER_VALUES = ("UpperFilters", "LowerFilters")
 #: Keys below ``Services`` whose values are unplug settings (domain.md; the AWS logs show
