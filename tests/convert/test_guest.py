@@ -140,7 +140,9 @@ def test_options_reach_the_guest(tmp_path: Path, virtio_tree: Path, agent_progra
         assert svc is not None and svc.delayed_auto_start
         crash = system.root.subkey("ControlSet001").subkey("Control").subkey("CrashControl")
         assert crash.get("AutoReboot") == 1
-        assert get_service(system, "storahci", "ControlSet001") is None or True
+        for name in ("storahci", "stornvme", "atapi", "pciide"):  # the emulated-disk fallback
+            svc = get_service(system, name, "ControlSet001")
+            assert svc is not None and svc.start == 0 and not svc.start_override, name
 
 
 def test_no_windows_here(tmp_path: Path, virtio_tree: Path) -> None:
