@@ -12,6 +12,10 @@ import re
 from dataclasses import dataclass, field
 from enum import IntEnum
 from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Interface
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .nsi import NsiRoute
 
 __all__ = [
     "NET_CLASS_GUID",
@@ -115,6 +119,8 @@ class Interface:
     mac_override: str | None = None
     ipv6: list[IPv6Interface] = field(default_factory=list)
     ipv6_dns_servers: list[IPv6Address] = field(default_factory=list)
+    #: persistent IPv6 routes and default gateways (the NSI store; ``windows.nsi``)
+    ipv6_routes: list[NsiRoute] = field(default_factory=list)
     dhcp_lease: DhcpLease | None = None
     # Provenance and extras.
     matching_device_id: str | None = None
@@ -159,6 +165,7 @@ class Interface:
             "netbios": self.netbios.name.lower(), "interface_metric": self.interface_metric,
             "mac_override": self.mac_override, "ipv6": [str(i) for i in self.ipv6],
             "ipv6_dns_servers": [str(a) for a in self.ipv6_dns_servers],
+            "ipv6_routes": [r.to_dict() for r in self.ipv6_routes],
             "dhcp_lease": self.dhcp_lease.to_dict() if self.dhcp_lease else None,
             "matching_device_id": self.matching_device_id,
             "device_instance_id": self.device_instance_id, "class_key": self.class_key,
@@ -243,7 +250,7 @@ def has_static_config(nic: Interface) -> bool:
     suffix, registration, NetBIOS or metric setting."""
     return bool(
         (not nic.dhcp and (nic.ipv4 or nic.gateways)) or nic.dns_servers or nic.ipv6
-        or nic.ipv6_dns_servers or nic.wins_servers or nic.dns_suffix
+        or nic.ipv6_dns_servers or nic.ipv6_routes or nic.wins_servers or nic.dns_suffix
         or nic.netbios != NetbiosMode.DHCP or not nic.register_dns
         or nic.register_adapter_name or nic.interface_metric)
 

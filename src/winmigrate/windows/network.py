@@ -71,6 +71,7 @@ from .netvalues import (
     split_servers,
     subkey_at,
 )
+from .nsi import NsiRoute, nsi_routes
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -124,6 +125,8 @@ def interfaces(system_hive: Hive, control_set: int | str | None = None) -> list[
     netbt = _guid_subkeys(ccs, r"Services\NetBT\Parameters\Interfaces", prefix="Tcpip_")
     nsi6 = _nsi_table(ccs, NSI_IPV6_GUID, 16)
     nsi4 = _nsi_table(ccs, NSI_IPV4_GUID, 4)
+    routes6, route_warnings = nsi_routes(ccs, NSI_IPV6_GUID, 16)
+    nsi6.warnings.extend(route_warnings)
     enum = ccs.get_subkey("Enum")
 
     order = list(tcpip)
@@ -132,14 +135,15 @@ def interfaces(system_hive: Hive, control_set: int | str | None = None) -> list[
             continue
         luid = adapter.luid
         v6 = tcpip6.get(guid)
-        if (luid is not None and luid in nsi6.rows) or (
+        if (luid is not None and (luid in nsi6.rows or luid in routes6)) or (
                 v6 is not None and isinstance(v6.get("NameServer"), str)
                 and v6.get("NameServer").strip()):
             order.append(guid)
     out = []
     for guid in order:
         out.append(_build(cs, guid, adapters.get(guid), connections.get(guid), tcpip.get(guid),
-                          tcpip6.get(guid), netbt.get(guid), nsi4, nsi6, enum))
+                          tcpip6.get(guid), netbt.get(guid), nsi4, nsi6, enum,
+                          routes6))
     return out
 
 
@@ -335,7 +339,8 @@ def _normalize_mac(text: str | None, where: str, warnings: list[str]) -> str | N
 
 def _build(cs: str, guid: str, adapter: _Adapter | None, connection: Key | None,
            tcpip: Key | None, tcpip6: Key | None, netbt: Key | None, nsi4: _NsiTable,
-           nsi6: _NsiTable, enum: Key | None) -> Interface:
+           nsi6: _NsiTable, enum: Key | None,
+           routes6: dict[int, list[NsiRoute]] | None = None) -> Interface:
     warnings: list[str] = list(adapter.warnings) if adapter else []
     cls = TypedValues(adapter.key if adapter else None,
                   f"Class\\{adapter.key.name}" if adapter else "Class", warnings)
@@ -453,7 +458,9 @@ def _build(cs: str, guid: str, adapter: _Adapter | None, connection: Key | None,
         register_adapter_name=tcp.flag("RegisterAdapterName"), wins_servers=wins,
         netbios=netbios, interface_metric=metric_value,
         mac_override=_normalize_mac(cls.text("NetworkAddress"), cls.where, warnings),
-        ipv6=ipv6, ipv6_dns_servers=v6_dns, dhcp_lease=lease, matching_device_id=matching_id,
+        ipv6=ipv6, ipv6_dns_servers=v6_dns,
+        ipv6_routes=list((routes6 or {}).get(luid, [])) if luid is not None else [],
+        dhcp_lease=lease, matching_device_id=matching_id,
         device_instance_id=instance, class_key=adapter.key.name if adapter else None,
         hardware_ids=hardware_ids, xen_evidence=evidence,
         if_type=adapter.if_type if adapter else None,

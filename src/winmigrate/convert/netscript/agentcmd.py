@@ -16,7 +16,15 @@ from __future__ import annotations
 
 from ...windows.netsettings import Interface, NetbiosMode
 from .cmd import CmdBuilder
-from .common import TCPIP_KEY, Script, check_nic, describe, dns_all, register_mode
+from .common import (
+    TCPIP_KEY,
+    Script,
+    check_nic,
+    describe,
+    dns_all,
+    ipv6_route_words,
+    register_mode,
+)
 from .quoting import cmd_comment, cmd_quote, cmd_safe, cmd_text
 
 __all__ = ["agent_network_script"]
@@ -115,9 +123,13 @@ class _AgentCmd(CmdBuilder):
                 self.run(f"static IPv6 address {addr6}",
                          f'netsh interface ipv6 add address interface="{_TEMP}" {addr6} '
                          "store=persistent")
-        elif nic.ipv6:
-            self.log(self.warn(nic, f"{len(nic.ipv6)} static IPv6 address(es) left out, as "
-                                    "asked"))
+            for route in nic.ipv6_routes:  # default gateways and routes (windows.nsi)
+                what, args = ipv6_route_words(route)
+                self.run(what, f"netsh interface ipv6 add route prefix={route.destination} "
+                               f'interface="{_TEMP}"{args} store=persistent')
+        elif nic.ipv6 or nic.ipv6_routes:
+            self.log(self.warn(nic, f"{len(nic.ipv6)} static IPv6 address(es) and "
+                                    f"{len(nic.ipv6_routes)} IPv6 route(s) left out, as asked"))
         if nic.mac_override:
             self.log(self.warn(nic, f"MAC override {nic.mac_override} not re-applied (the "
                                     "hypervisor assigns the new MAC)"))

@@ -11,6 +11,7 @@ from .common import (
     Builder,
     describe,
     dns_all,
+    ipv6_route_words,
     register_mode,
 )
 from .quoting import cmd_comment, cmd_quote, cmd_safe, cmd_text
@@ -212,6 +213,10 @@ class CmdBuilder(Builder):
         for addr6 in nic.ipv6:
             self.run(f"static IPv6 address {addr6}",
                      f'netsh interface ipv6 add address interface="{temp}" {addr6}')
+        for route in nic.ipv6_routes:
+            what, args = ipv6_route_words(route)
+            self.run(what, f"netsh interface ipv6 add route prefix={route.destination} "
+                           f'interface="{temp}"{args} store=persistent')
         if nic.mac_override:
             self.log(self.warn(nic, f"MAC override {nic.mac_override} not re-applied (the "
                                     "hypervisor assigns the new MAC)"))

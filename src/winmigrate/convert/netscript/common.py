@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Interface
+from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Interface, IPv6Network
 from typing import TYPE_CHECKING, Literal
 
 from ...errors import UsageError
@@ -14,6 +14,8 @@ from ...windows.netsettings import NET_CLASS_GUID, Interface, normalize_guid
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
+
+    from ...windows.nsi import NsiRoute
 
 __all__ = ["Builder", "Match", "Script", "Target"]
 
@@ -93,6 +95,14 @@ def check_nic(nic: Interface) -> None:
         *((a, (IPv4Address, IPv6Address)) for a in nic.dns_servers),
         *((a, IPv4Address) for a in nic.wins_servers), *((i, IPv6Interface) for i in nic.ipv6),
         *((a, IPv6Address) for a in nic.ipv6_dns_servers)]
+    for route in nic.ipv6_routes:
+        kinds.append((route.destination, IPv6Network))
+        if route.next_hop is not None:
+            kinds.append((route.next_hop, IPv6Address))
+        if route.metric is not None and (isinstance(route.metric, bool)
+                                         or not isinstance(route.metric, int)
+                                         or not 0 <= route.metric <= 0xFFFFFFFE):
+            raise UsageError(f"{nic.guid}: route metric {route.metric!r} is not a number")
     for value, kind in kinds:
         if not isinstance(value, kind) or "%" in str(value):
             raise UsageError(f"{nic.guid}: {value!r} is not an address of the expected kind")
@@ -155,3 +165,13 @@ class Builder:
     def build(self, nics: list[Interface], macs: list[str | None],
               known: list[str]) -> list[str]:
         raise NotImplementedError
+
+
+def ipv6_route_words(route: NsiRoute) -> tuple[str, str]:
+    """(what, netsh arguments after ``interface=...``) for a persistent IPv6 route."""
+    via = f" via {route.next_hop}" if route.next_hop is not None else " (on-link)"
+    what = ("IPv6 default gateway" if route.is_default else f"IPv6 route {route.destination}") \
+        + via + ("" if route.metric is None else f", metric {route.metric}")
+    args = (f"{' nexthop=' + str(route.next_hop) if route.next_hop is not None else ''}"
+            f"{'' if route.metric is None else f' metric={route.metric}'}")
+    return what, args

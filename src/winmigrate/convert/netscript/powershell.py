@@ -10,6 +10,7 @@ from .common import (
     Builder,
     describe,
     dns_all,
+    ipv6_route_words,
 )
 from .quoting import ps_comment, ps_quote
 
@@ -156,6 +157,13 @@ class PowerShellBuilder(Builder):
             self.step(f"static IPv6 address {addr}",
                       [f"New-NetIPAddress -InterfaceIndex $idx -AddressFamily IPv6 -IPAddress "
                        f"{q(str(addr.ip))} -PrefixLength {addr.network.prefixlen} | Out-Null"])
+        for route in nic.ipv6_routes:
+            what, _args = ipv6_route_words(route)
+            hop = "" if route.next_hop is None else f" -NextHop {q(str(route.next_hop))}"
+            metric = "" if route.metric is None else f" -RouteMetric {int(route.metric)}"
+            self.step(what, [f"New-NetRoute -InterfaceIndex $idx -AddressFamily IPv6 "
+                             f"-DestinationPrefix {q(str(route.destination))}{hop}{metric} "
+                             "| Out-Null"])
         if nic.mac_override:
             self.log(self.warn(nic, f"MAC override {nic.mac_override} not re-applied (the "
                                     "hypervisor assigns the new MAC)"))
