@@ -7,14 +7,15 @@ Exit codes: 0 success, 1 the command failed on its input (bad hive, missing key,
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 from ..errors import UsageError, WinmigrateError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import argparse
     from collections.abc import Sequence
+    from typing import Any
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -26,6 +27,7 @@ _COMMAND_MODULES = ("read", "edit", "export", "check", "diff", "search", "logs",
 
 
 def build_parser() -> argparse.ArgumentParser:
+    import argparse
     from importlib import import_module
 
     from ..version import __version__
@@ -47,8 +49,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``winmigrate`` console script; returns the exit code."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    from .fastpath import parse
+
+    raw = sys.argv[1:] if argv is None else list(argv)
+    # get/ls/info in their plain forms skip building the parser (start-up is most of their time)
+    fast = parse(raw)
+    args: Any = fast if fast is not None else build_parser().parse_args(raw)
     try:
         return int(args.handler(args) or 0)
     except KeyboardInterrupt:

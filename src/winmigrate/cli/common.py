@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import re
 import sys
 
 from ..errors import UsageError
@@ -12,12 +10,14 @@ from ..hive import Hive
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
+    from re import Pattern
     from typing import Any
 
 # Root key prefixes users paste from regedit or reg.exe; a hive file has none of them.
-_PREFIX = re.compile(
+_PREFIX_PATTERN = (
     r"^\\?(?:computer\\)?(?:HKEY_LOCAL_MACHINE|HKLM|HKEY_USERS|HKU|HKEY_CURRENT_USER|HKCU|"
-    r"HKEY_CLASSES_ROOT|HKCR|HKEY_CURRENT_CONFIG|HKCC)(?:\\|$)", re.IGNORECASE)
+    r"HKEY_CLASSES_ROOT|HKCR|HKEY_CURRENT_CONFIG|HKCC)(?:\\|$)")
+_PREFIX: Pattern[str] | None = None  # compiled on first need: most paths have no prefix
 _HIVE_NAMES = ("SYSTEM", "SOFTWARE", "SAM", "SECURITY", "COMPONENTS", "BCD00000000", "DRIVERS")
 
 
@@ -29,7 +29,14 @@ def normalize_key_path(path: str, *, note: bool = True, hive: Hive | None = None
     not be found, and "key not found" would not say why."""
     # "/" separates only in a path without backslashes ("/" is legal in key names).
     p = (path if "\\" in path else path.replace("/", "\\")).strip()
-    m = _PREFIX.match(p)
+    global _PREFIX
+    m = None
+    if p[:9].lower().startswith(("hk", "\\", "computer\\")):  # where a prefix can start
+        if _PREFIX is None:
+            import re
+
+            _PREFIX = re.compile(_PREFIX_PATTERN, re.IGNORECASE)
+        m = _PREFIX.match(p)
     if m:
         rest = p[m.end():]
         stripped = p[:m.end()]
@@ -82,6 +89,8 @@ def add_hive_options(p: argparse.ArgumentParser, *, tolerant: bool = True) -> No
 
 
 def print_json(obj: Any) -> None:
+    import json
+
     json.dump(obj, sys.stdout, indent=2, ensure_ascii=False, default=_json_default)
     sys.stdout.write("\n")
 

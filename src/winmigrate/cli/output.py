@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from ..regf.regtype import RegType
 from .common import safe_text
 
 TYPE_CHECKING = False
@@ -10,7 +9,12 @@ if TYPE_CHECKING:
     from ..hive import Key, Value
 
 
+_QWORD = 11  # RegType.QWORD: compared as a number, so a plain `get` needs no enum
+
+
 def type_name(number: int) -> str:
+    from ..regf.regtype import RegType
+
     try:
         return RegType(number).reg_name
     except ValueError:
@@ -50,7 +54,7 @@ def format_data(value: Value, *, width: int | None = 100) -> str:
     if isinstance(data, str):
         text = safe_text(data)
     elif isinstance(data, int):
-        digits = 16 if t == RegType.QWORD else 8
+        digits = 16 if t == _QWORD else 8
         text = f"0x{data:0{digits}x} ({data})"
     elif isinstance(data, list):
         text = " | ".join(safe_text(s) for s in data)

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 
 from ..errors import ValueNotFoundError
 from .common import add_hive_options, normalize_key_path, open_hive, print_json, safe_text
 from .output import format_data, hexdump, key_to_dict, type_name, value_name, value_to_dict
-from .writing import intermixed
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import argparse
+
     from ..hive import Hive, Value
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    import argparse
+
+    from .writing import intermixed
+
     fmt = argparse.RawDescriptionHelpFormatter
     p = sub.add_parser(
         "info", help="describe a hive: version, state, size, root, counts",
