@@ -72,7 +72,9 @@ def test_2000_services_added_then_removed(rel: str, tmp_path: Path) -> None:
     intended = dump_hive(hive)
     hive.save(removed)
     _read_back(removed, intended)
-    # The file did not grow past the space the first round took: freed cells are reused.
+    # The file did not grow past the space the first round took, but for a few bins: freed cells
+    # are reused (an allocation that finds none in its scan budget appends one bin and doubles
+    # the budget, so a long session indexes every free cell after a handful of bins).
     again = winmigrate.open(removed, writable=True, lock=False)
     services = again.key(f"{again.current_control_set}\\Services")
     for i in range(2000):
@@ -80,7 +82,7 @@ def test_2000_services_added_then_removed(rel: str, tmp_path: Path) -> None:
         key.set_value("Type", 1)
         key.set_value("Start", 3)
         key.set_value("ImagePath", f"system32\\drivers\\t{i}.sys", winmigrate.RegType.EXPAND_SZ)
-    assert again._img.bins_size <= grown
+    assert again._img.bins_size <= grown + 8 * 4096
     assert grown - size0 < 2000 * 400  # about what 2000 small keys need (~300 bytes), no more
     assert again.check().ok
     hive.close()
