@@ -244,6 +244,12 @@ def _check_prefix(prefix: str) -> str:
     return prefix
 
 
+#: Text a key's lines are gathered into before they are handed on: a key holding big values
+#: (hundreds of kB of hex each) is written as it is read, not held whole, so the export's memory
+#: is bounded by its largest value, not by its largest key or the hive.
+_PIECE = 1 << 16
+
+
 def iter_export(source: Hive | Key, *, prefix: str | None = None, regedit4: bool = False,
                 codepage: str = "cp1252", progress: Callable[[int], None] | None = None,
                 report: list[ExportReport] | None = None) -> Iterator[str]:
@@ -276,6 +282,7 @@ def iter_export(source: Hive | Key, *, prefix: str | None = None, regedit4: bool
             lossy.append(Skipped(path, None, f"the key path has characters outside {codepage}"))
             shown = to_ansi(path, enc)
         out = [CRLF, format_key_line(prefix, shown), CRLF]
+        size = 0
         for value in key.values():
             name = value.name
             if "\0" in name:
@@ -289,7 +296,13 @@ def iter_export(source: Hive | Key, *, prefix: str | None = None, regedit4: bool
             out.append(line)
             out.append(CRLF)
             values += 1
-        yield "".join(out)
+            size += len(line)
+            if size >= _PIECE:  # a key with big values: hand them on as they come
+                yield "".join(out)
+                out = []
+                size = 0
+        if out:
+            yield "".join(out)
         children = guard.children(key)
         for child in reversed(children):
             cname = child.name
@@ -323,6 +336,13 @@ def encode_text(pieces: Iterable[str], out: BinaryIO, *, regedit4: bool = False,
     buf: list[str] = []
     size = 0
     for piece in pieces:
+        if len(piece) >= chunk:  # a big piece goes out alone, never copied into a bigger one
+            if buf:
+                out.write(encode("".join(buf)))
+                buf = []
+                size = 0
+            out.write(encode(piece))
+            continue
         buf.append(piece)
         size += len(piece)
         if size >= chunk:
