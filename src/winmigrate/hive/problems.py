@@ -1,4 +1,4 @@
-"""A problem found in a hive: by a tolerant read (what was skipped) or by ``Hive.check``."""
+"""A finding in a hive: what a tolerant read skipped, or a problem or note of ``Hive.check``."""
 
 from __future__ import annotations
 
@@ -8,11 +8,14 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Problem:
     """``offset`` is the absolute file offset (``None`` when not tied to one place); ``path`` the
-    key path concerned, when known (``""`` is the root)."""
+    key path concerned, when known (``""`` is the root). ``rule`` names the check that found it
+    (``hive.check``'s rule ids, see ``winmigrate.hive.check.RULES``); ``None`` for what a
+    tolerant read skipped."""
 
     offset: int | None
     path: str | None
     message: str
+    rule: str | None = None
 
     @property
     def text(self) -> str:
@@ -28,4 +31,5 @@ class Problem:
         return f"{', '.join(where)}: {self.message}" if where else self.message
 
     def to_dict(self) -> dict[str, object]:
-        return {"offset": self.offset, "path": self.path, "message": self.message}
+        return {"offset": self.offset, "path": self.path, "message": self.message,
+                "rule": self.rule}
