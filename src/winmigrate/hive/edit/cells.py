@@ -190,11 +190,13 @@ class CellEditor:
 
     def stamped_base_block(self, sequence: int, timestamp: int) -> bytes:
         """The base block for the current image: both sequence numbers set to ``sequence``, the
-        time, the root cell, the bins size and a fresh checksum; every other field kept."""
+        time, the root cell, the bins size and a fresh checksum; the clustering factor set to 1
+        (the only value Windows loads: ``HvpVerifyHiveHeader``); every other field kept."""
         from ...regf.baseblock import write_header_fields
 
         base = bytearray(self.hive._bb.raw)
         _U32.pack_into(base, 36, self.hive.root._off)
+        _U32.pack_into(base, L.CLUSTERING_OFFSET, 1)
         write_header_fields(base, sequence=sequence, last_written_raw=timestamp,
                             hive_bins_size=self.img.bins_size)
         return bytes(base)
