@@ -146,3 +146,19 @@ LOSSES = {
     # not skip zero-length REG_NONE values, whatever the corpus notes say.
     "regipy": lambda d: _degrade(d, _regipy_name, drop_type=0x200000),
 }
+
+
+def assert_written_ok(hive: winmigrate.Hive, *, unreferenced: bool = True) -> None:
+    """What every hive the writer produces in the tests must pass: ``check()`` with no problem
+    and no note (and, unless ``unreferenced`` is false, no allocated cell left unreferenced),
+    and ReactOS's load-time checks (hivecheck, :mod:`tests.oracles.cmlib`) where that tool can
+    be built."""
+    from tests.oracles.cmlib import hivecheck_exe, hivecheck_verdict
+
+    report = hive.check()
+    assert report.ok and not report.notes, report
+    if unreferenced:
+        assert report.unreferenced_cells == (), report.unreferenced_cells[:10]
+    if hivecheck_exe() is not None:
+        ok, why = hivecheck_verdict(hive)
+        assert ok, f"hivecheck: {why}"

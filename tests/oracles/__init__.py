@@ -13,6 +13,9 @@ ends in :class:`OracleError`, whose ``partial`` holds what it did read.
   (``_hivex_dump.py``; Debian's ``python3-hivex`` is not importable from the venv).
 * :func:`hivexml_ok` -- whether ``hivexml`` (strict, no ``-k``) accepts the hive.
 * :func:`python_registry_dump`, :func:`regipy_dump`, :func:`libregf_dump`, :func:`dissect_dump`.
+* :func:`hivecheck` -- ReactOS's load-time checks (``../shared/tools/hivecheck``, Windows' own
+  ``CmCheckRegistry`` re-implemented): ``"OK"`` or ``"BAD: ..."``; more in
+  :mod:`tests.oracles.cmlib`.
 * :func:`corpus_dir`, :func:`corpus_manifest`, :func:`corpus_parsers` -- the shared corpus of
   real hives (``../shared/corpus``), or ``None`` / ``[]`` where it is absent.
 
@@ -106,6 +109,8 @@ __all__ = [
     "corpus_parsers",
     "dissect_available",
     "dissect_dump",
+    "hivecheck",
+    "hivecheck_program",
     "hivex_available",
     "hivex_dump",
     "hivexml_available",
@@ -785,30 +790,21 @@ def corpus_parsers() -> list[dict[str, str]]:
 # hivecheck: ReactOS's cmlib, Windows' own load-time checks (../shared/tools/hivecheck)
 # --------------------------------------------------------------------------------------------
 
-_HIVECHECK_BUILD = Path(__file__).resolve().parents[2].parent / "shared" / "tools" / \
-    "hivecheck" / "build.sh"
-
-
 @functools.lru_cache(maxsize=1)
 def hivecheck_program() -> str | None:
     """The compiled hivecheck (built once into a cache by its ``build.sh``), or ``None`` when
-    ``../shared`` or a compiler is missing."""
-    if not _HIVECHECK_BUILD.is_file():
-        return None
-    try:
-        proc = subprocess.run(["sh", str(_HIVECHECK_BUILD)], capture_output=True, text=True,
-                              timeout=900, check=False)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    exe = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else ""
-    return exe if proc.returncode == 0 and exe and os.access(exe, os.X_OK) else None
+    ``../shared`` or a compiler is missing. The build and the helpers around it (verdicts on
+    bytes and open hives, the excused over-strictness of cmlib) are in :mod:`tests.oracles.cmlib`.
+    """
+    from tests.oracles.cmlib import hivecheck_exe
+
+    return hivecheck_exe()
 
 
 def hivecheck(path: str | os.PathLike[str], *, timeout: float = 300) -> str:
     """hivecheck's verdict on a hive file: ``"OK"`` or its ``BAD: ...`` line."""
-    exe = hivecheck_program()
-    if exe is None:
+    from tests.oracles.cmlib import hivecheck_ok
+
+    if hivecheck_program() is None:
         raise OracleError("hivecheck is not available")
-    proc = subprocess.run([exe, os.fspath(path)], capture_output=True, text=True,
-                          errors="replace", timeout=timeout, check=False)
-    return (proc.stdout.strip() or proc.stderr.strip()).splitlines()[0]
+    return hivecheck_ok(path, timeout=timeout)[1].splitlines()[0]
