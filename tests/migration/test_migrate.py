@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 import winmigrate
+from tests.helpers import assert_written_ok
 from tests.migration.tools import (
     FIXTURES,
     assert_diff_is_plan,
@@ -37,6 +38,7 @@ from tests.oracles import (
     regipy_available,
     regipy_dump,
 )
+from tests.oracles.cmlib import hivecheck_exe, hivecheck_verdict
 from winmigrate.convert import (
     STORAGE_DRIVERS,
     ConversionOptions,
@@ -57,7 +59,7 @@ PACKAGE_RE = re.compile(r"^viostor\.inf_amd64_[0-9a-f]{16}$|^vioscsi\.inf_amd64_
 
 def _check_converted(before: winmigrate.Hive, after: winmigrate.Hive, changes: tuple,  # type: ignore[type-arg]
                      storage: str = "viostor") -> None:
-    assert after.check().ok, after.check().problems[:5]
+    assert_written_ok(after, unreferenced=False)
     assert_diff_is_plan(dump(before), dump(after), changes)
     assert xen_filter_entries(after) == []
     assert filter_problems(after) <= filter_problems(before)
@@ -346,7 +348,8 @@ def test_dirty_fixture_refused_without_its_logs_and_replayed_with_them(tmp_path:
     assert (tmp_path / "SYSTEM.bak").read_bytes() == primary  # backed up with its logs
     assert (tmp_path / "SYSTEM.LOG1.bak").read_bytes() == logs["LOG1"]
     with winmigrate.open(path) as saved:
-        assert not saved.dirty and saved.check().ok
+        assert not saved.dirty
+        assert_written_ok(saved, unreferenced=False)
         assert saved.get_key("Added2") is not None  # what the logs held is kept
         assert storage_ready(saved) == []
     assert all((tmp_path / f"SYSTEM.{role}").stat().st_size == 0 for role in logs)
@@ -367,7 +370,7 @@ def test_dirty_hive_is_replayed_first(corpus: Path, tmp_path: Path) -> None:
     assert (tmp_path / "SYSTEM.bak").is_file() and (tmp_path / "SYSTEM.LOG1.bak").is_file()
     with winmigrate.open(tmp_path / "SYSTEM") as saved:
         assert not saved.dirty
-        assert saved.check().ok
+        assert_written_ok(saved, unreferenced=False)
         assert storage_ready(saved) == []
 
 
@@ -438,6 +441,8 @@ def _read_back(kind: str, request: pytest.FixtureRequest, oracles: dict[str, obj
         assert_diff_is_plan(before, after, plan.changes)
     if hivexml_available():
         assert hivexml_ok(out) is True
+    if hivecheck_exe() is not None:
+        assert (verdict := hivecheck_verdict(out))[0], verdict[1]
 
 
 @pytest.mark.corpus
@@ -474,6 +479,8 @@ def test_small_guest_read_back_by_other_parsers(name: str, tmp_path: Path) -> No
         assert_diff_is_plan(before, after, plan.changes)
     if hivexml_available():
         assert hivexml_ok(tmp_path / name) is True
+    if hivecheck_exe() is not None:
+        assert (verdict := hivecheck_verdict(tmp_path / name))[0], verdict[1]
 
 
 def test_fixture_script_is_deterministic() -> None:

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, Phase, find, given, settings
 from hypothesis.errors import InvalidArgument
 
 import winmigrate
-from tests.helpers import FIXTURES
+from tests.helpers import FIXTURES, assert_written_ok
 from winmigrate import testing as ws
 from winmigrate.regf.names import collation_key
 
@@ -59,16 +59,13 @@ def test_a_hive_holds_exactly_its_tree(recipe: ws.HiveRecipe) -> None:
     hive = recipe.build()
     assert hive.version == recipe.version and hive.root.name == recipe.root_name
     assert ws.read_tree(hive.root, raw=True) == ws.encode_tree(recipe.tree)
-    report = hive.check()
-    assert report.ok, report
-    assert report.unreferenced_cells == ()
+    assert_written_ok(hive)
 
 
 @HIVES
 @given(ws.hives(version=ws.versions()))
 def test_every_hive_passes_check_and_reads_back_equal(hive: ws.GeneratedHive) -> None:
-    report = hive.check()
-    assert report.ok, report
+    assert_written_ok(hive, unreferenced=False)
     before = ws.read_tree(hive.root, raw=True)
     again = winmigrate.Hive.from_bytes(hive.to_bytes())
     assert ws.read_tree(again.root, raw=True) == before
@@ -87,7 +84,7 @@ def test_every_hive_passes_check_and_reads_back_equal(hive: ws.GeneratedHive) ->
 def test_edits_are_made_on_top_of_the_tree(recipe: ws.HiveRecipe) -> None:
     unedited = ws.HiveRecipe(recipe.version, recipe.root_name, recipe.tree).build()
     edited = recipe.build(reopen=False)
-    assert edited.check().ok
+    assert_written_ok(edited)
     if not recipe.edits:
         assert ws.read_tree(edited.root, raw=True) == ws.read_tree(unedited.root, raw=True)
 
@@ -99,7 +96,7 @@ def test_as_bytes_gives_the_file(data: ws.GeneratedHiveBytes) -> None:
     assert isinstance(data.recipe, ws.HiveRecipe)
     assert repr(data).startswith("GeneratedHiveBytes(HiveRecipe(")
     with winmigrate.Hive.from_bytes(data) as hive:
-        assert hive.check().ok
+        assert_written_ok(hive)
         assert not hive.dirty
 
 
@@ -128,7 +125,7 @@ def test_template_hives_are_edited(name: str) -> None:
     @given(ws.hives(template=path, max_edits=5, max_keys=3))
     def check(hive: ws.GeneratedHive) -> None:
         assert hive.version == version and hive.root.name == root_name
-        assert hive.check().ok
+        assert_written_ok(hive)
         recipe = hive.recipe
         assert isinstance(recipe, ws.HiveRecipe) and recipe.template == str(path)
         if not recipe.edits:

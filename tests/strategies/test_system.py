@@ -6,6 +6,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, find, given, settings
 
 import winmigrate
+from tests.helpers import assert_written_ok
 from winmigrate import RegType
 from winmigrate import testing as ws
 from winmigrate.windows import network
@@ -15,7 +16,7 @@ FIND = settings(database=None, max_examples=500, phases=[Phase.generate], derand
 
 
 def _system_checks(hive: winmigrate.Hive, desc: ws.SystemDescription) -> None:
-    assert hive.check().ok
+    assert_written_ok(hive)
     assert hive.version == desc.version
     select = hive.key("Select")
     assert tuple(select.get(n) for n in ("Current", "Default", "LastKnownGood", "Failed")) \

@@ -15,7 +15,7 @@ from hypothesis.stateful import (
 )
 
 import winmigrate
-from tests.helpers import FIXTURES, corpus_file
+from tests.helpers import FIXTURES, assert_written_ok, corpus_file
 from winmigrate.regf.names import collation_key
 
 NAMES = st.sampled_from(["a", "B", "straße", "Äpfel", "ÄPFEL", "Ωμέγα", "東京", "k" * 255,
@@ -202,9 +202,7 @@ class HiveMachine(RuleBasedStateMachine):
 
     def teardown(self) -> None:
         if hasattr(self, "hive"):
-            report = self.hive.check()
-            assert report.ok, report
-            assert report.unreferenced_cells == ()
+            assert_written_ok(self.hive)
 
 
 SETTINGS = settings(max_examples=40, stateful_step_count=40, deadline=None,
