@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 import winmigrate
+from tests.helpers import assert_written_ok
 from winmigrate.regfile import (
     KeyLine,
     RegFileError,
@@ -96,7 +97,7 @@ def test_regedit5_golden_parses_to_its_content() -> None:
     report = apply(hive, reg)
     assert report.prefix == "HKEY_LOCAL_MACHINE\\GOLDEN"
     assert content(hive) == REGEDIT5_EXPECTED
-    assert hive.check().ok
+    assert_written_ok(hive, unreferenced=False)
 
 
 def test_regedit5_golden_is_what_export_writes() -> None:
@@ -196,7 +197,7 @@ def test_merge_semantics() -> None:
         ("value_added", "New\\Deeper", "x", 19),
     ]
     assert report.unchanged == 1 and report.absent == 1
-    assert hive.check().ok
+    assert_written_ok(hive, unreferenced=False)
 
 
 def test_an_import_changes_nothing_when_the_content_is_already_there() -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import winmigrate
-from tests.helpers import FIXTURES
+from tests.helpers import FIXTURES, assert_written_ok
 from winmigrate import RegType
 
 
@@ -160,7 +160,7 @@ def test_transactions_roll_back_everything() -> None:
     with hive.transaction():
         hive.root.create_key("Committed")
     assert hive.get_key("Committed") is not None
-    assert hive.check().ok
+    assert_written_ok(hive, unreferenced=False)
 
 
 def test_read_only_tolerant_and_dirty_refuse_to_change(tmp_path: Path) -> None:
@@ -203,7 +203,7 @@ def test_save_replaces_atomically_and_reopens(tmp_path: Path) -> None:
     with winmigrate.open(target) as hive:
         assert hive.key("Added").get("n") == 1 and hive.get_key("Added2") is not None
         assert hive.sequence == (seq + 2, seq + 2) and not hive.dirty
-        assert hive.check().ok
+        assert_written_ok(hive, unreferenced=False)
     created = winmigrate.create()
     with pytest.raises(winmigrate.UsageError):
         created.save()  # in memory: no file to replace
@@ -302,7 +302,7 @@ def test_many_values_on_one_key_cost_linear_reads(monkeypatch: pytest.MonkeyPatc
             key.set_value("rolled back", 1)
             raise RuntimeError
     assert key.get("new") == 1 and key.get_value("rolled back") is None
-    assert hive.check().ok
+    assert_written_ok(hive, unreferenced=False)
 
 
 @pytest.mark.parametrize("count", [3, 40])

@@ -9,7 +9,14 @@ import time
 import pytest
 
 import winmigrate
-from tests.helpers import BIG_SYSTEM, FIXTURES, WIN7_SYSTEM, corpus_file, dump_hive
+from tests.helpers import (
+    BIG_SYSTEM,
+    FIXTURES,
+    WIN7_SYSTEM,
+    assert_written_ok,
+    corpus_file,
+    dump_hive,
+)
 from winmigrate.regf import layout as L
 from winmigrate.regf.names import collation_key, lh_hash
 from winmigrate.regf.records import list_leaves
@@ -48,7 +55,7 @@ def test_sorted_in_windows_order_with_the_right_list_kind(version: tuple[int, in
     for _off, _sig, _elements, hints in list_leaves(hive._img, parent._fields()[7]):
         if sig == b"lh":
             assert hints == [lh_hash(n) for n in stored]
-    assert hive.check().ok
+    assert_written_ok(hive, unreferenced=False)
     # Names differing only in case are one key.
     with pytest.raises(winmigrate.KeyExistsError):
         parent.create_key("ÄPFEL", exist_ok=False)
@@ -69,7 +76,7 @@ def test_leaf_split_at_507_and_ri_collapse() -> None:
         parent.create_key(f"k{i:04d}")
     assert all(n <= L.MAX_LEAF_ELEMENTS for _s, n in _list_shape(parent))
     assert [k.name for k in parent.subkeys()] == [f"k{i:04d}" for i in range(2000)]
-    assert hive.check().ok
+    assert_written_ok(hive, unreferenced=False)
     # Deleting empties and removes leaves; an ri left with one leaf becomes that leaf.
     for i in range(1, 2000):
         parent.delete_key(f"k{i:04d}")
@@ -99,7 +106,7 @@ def test_cells_aligned_inside_bins_and_bins_whole_pages() -> None:
         assert off % 8 == 0 and abs(size) % 8 == 0
         total += abs(size)
     assert hive._img.bins_size == sum(b.size for b in hive._img.walk_bins())
-    assert hive.check().ok
+    assert_written_ok(hive, unreferenced=False)
 
 
 def test_free_cells_are_reused_split_and_coalesced() -> None:
@@ -149,7 +156,7 @@ def test_a_small_edit_of_a_dense_hive_scans_its_last_bins_only() -> None:
     assert len(alloc._indexed) < len(alloc.bins) // 10  # 2,800 bins; a few hundred at most
     assert hive._img.bins_size == size  # the new cells went into existing free cells
     assert alloc.free_bytes() > 0 and len(alloc._indexed) == len(alloc.bins)
-    assert hive.check().ok
+    assert_written_ok(hive, unreferenced=False)
 
 
 @pytest.mark.parametrize(("version", "size", "layout"), [
@@ -178,7 +185,7 @@ def test_value_data_layout(version: tuple[int, int], size: int, layout: str) -> 
                 assert hive._img.cell(seg)[1] >= L.BIG_DATA_SEGMENT
     again = winmigrate.Hive.from_bytes(hive.to_bytes())
     assert again.key("K").value("V").raw == raw
-    assert hive.check().ok
+    assert_written_ok(hive, unreferenced=False)
 
 
 def test_max_fields_grow_on_insert_and_are_recounted_after_delete() -> None:
@@ -256,7 +263,7 @@ def test_untouched_cells_and_foreign_bits_are_preserved() -> None:
     assert len(a) == len(b)
     changed = [i for i in range(0, len(a), 8) if a[i:i + 8] != b[i:i + 8]]
     assert len(changed) <= 4  # the DWORD (resident) and the key's timestamp
-    assert hive.check().ok
+    assert_written_ok(hive, unreferenced=False)
 
 
 @pytest.mark.parametrize("rel", ["kupiakos_qthivex/hives/SYSTEM",  # 1.5, access bits 2
@@ -278,7 +285,7 @@ def test_access_bits_and_layered_key_fields_survive_edits(rel: str) -> None:
     saved = winmigrate.Hive.from_bytes(hive.to_bytes())
     for path, bits in expected.items():
         assert saved.key(path)._fields()[L.NK_ACCESS_BITS] == bits, path
-    assert saved.check().ok
+    assert_written_ok(saved, unreferenced=False)
 
 
 def test_unchanged_open_save_is_logically_identical(tmp_path) -> None:  # type: ignore[no-untyped-def]
