@@ -16,7 +16,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                     "every bin and the tiling of its cells, then from the root down every key "
                     "node, subkey list (kind, counts, sort order, hashes), value list, value, "
                     "data cell and security record, and the nesting depth. Prints each problem "
-                    "with its file offset and key; exits 1 if there is any. Allocated cells that "
+                    "with its file offset and key; exits 1 if there is any. What Windows "
+                    "tolerates (a stale size hint, a dangling class length...) is printed as a "
+                    "note and does not change the exit status. Allocated cells that "
                     "nothing references are listed but are not problems (Windows accepts "
                     "them). A dirty hive is checked after its transaction logs are replayed "
                     "(--logs ignore checks the primary file as it is).",
