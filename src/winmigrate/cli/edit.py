@@ -8,6 +8,9 @@ point leaves the file exactly as it was.
 from __future__ import annotations
 
 import argparse
+import io
+import os
+import sys
 
 from ..errors import KeyNotFoundError, UsageError, ValueNotFoundError
 from ..regf.regtype import RegType
@@ -21,7 +24,7 @@ from .writing import (
     memory_copy,
     note,
     open_for_write,
-    read_input,
+    open_input,
     resolve_or_create,
     save,
 )
@@ -272,22 +275,30 @@ def summary(report: ImportReport) -> str:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from ..regfile import apply, parse
+    from ..regfile import RegReader, apply
 
-    data = read_input(args.regfile)
     source = "<stdin>" if args.regfile == "-" else args.regfile
-    reg = parse(data, source=source, codepage=args.codepage)
-    total = len(reg.ops)
-    if args.dry_run:
-        hive = memory_copy(args.hive, args)
-    else:
-        hive = open_for_write(args.hive, args)
-    with hive, Progress("importing", "entries", total=total) as progress:
-        with hive.transaction():
-            report = apply(hive, reg, prefix=args.prefix, progress=progress)
-        progress.close()
-        if not args.dry_run and report.changes:
-            save(hive, args)
+    # Read as it is applied (a .reg file of any size in flat memory); the header is checked
+    # before the hive is opened, and a bad line later rolls the whole import back.
+    stream = open_input(args.regfile)
+    try:
+        reg = RegReader(stream, source=source, codepage=args.codepage)
+        try:
+            total: int | None = os.fstat(stream.fileno()).st_size or None
+        except (OSError, ValueError, io.UnsupportedOperation):
+            total = None
+        hive = memory_copy(args.hive, args) if args.dry_run else open_for_write(args.hive, args)
+        with hive, Progress("importing", "bytes", total=total) as progress:
+            with hive.transaction():
+                report = apply(hive, reg, prefix=args.prefix,
+                               progress=lambda _n: progress(reg.position),
+                               keep_changes=bool(args.dry_run or args.json))
+            progress.close()
+            if not args.dry_run and report.counts:
+                save(hive, args)
+    finally:
+        if stream is not sys.stdin.buffer:
+            stream.close()
     if args.json:
         out = report.to_dict()
         out["dry_run"] = bool(args.dry_run)

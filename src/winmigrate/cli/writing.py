@@ -7,6 +7,7 @@ import argparse
 import os
 import stat
 import sys
+from typing import BinaryIO
 
 from ..errors import NotWritableError, WinmigrateError
 from ..hive.files import create_temporary, fsync_folder
@@ -141,13 +142,12 @@ def _umask() -> int:
     return mask
 
 
-def read_input(path: str) -> bytes:
-    """The bytes of an input file, or of standard input for ``-``."""
+def open_input(path: str) -> BinaryIO:
+    """A binary stream of an input file, or of standard input for ``-``."""
     if path == "-":
-        return sys.stdin.buffer.read()
+        return sys.stdin.buffer
     try:
-        with open(path, "rb") as f:
-            return f.read()
+        return open(path, "rb")
     except IsADirectoryError:
         raise IsADirectoryError(21, f"cannot read {path}: it is a directory", path) from None
     except OSError as e:

@@ -58,6 +58,11 @@ files without one whose hex data is UTF-16). ``apply`` merges the parsed file in
 the key path ``PREFIX\\A\\B`` is the hive's ``A\\B``; keys outside the prefix are refused with
 the line that names them; by default the prefix is read off the first key line
 (``detect_prefix``). Parse errors raise ``RegFileError`` with the line number.
+
+Both directions stream: ``iter_export`` hands a key's lines on in pieces as it reads them, and
+``RegReader`` reads a file a megabyte at a time and yields one operation at a time, which
+``apply`` and ``import_reg`` consume as they come; memory is bounded by the hive and the largest
+value, not by the size of the ``.reg`` file.
 """
 from __future__ import annotations
 
@@ -76,7 +81,7 @@ from .export import (
     header,
     iter_export,
 )
-from .parse import KeyLine, RegFile, ValueDelete, ValueLine, parse
+from .parse import KeyLine, RegFile, RegReader, ValueDelete, ValueLine, parse
 
 __all__ = [
     "HEADER_4",
@@ -87,6 +92,7 @@ __all__ = [
     "KeyLine",
     "RegFile",
     "RegFileError",
+    "RegReader",
     "Skipped",
     "ValueDelete",
     "ValueLine",

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import itertools
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import BinaryIO, Literal
 
 from ..errors import UsageError
 from ..regf.names import collation_key
@@ -14,7 +15,7 @@ from .common import (
     TWO_LEVEL_ROOTS,
     RegFileError,
 )
-from .parse import KeyLine, RegFile, ValueLine, parse
+from .parse import KeyLine, RegFile, RegOp, RegReader, ValueLine
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -110,6 +111,13 @@ class _Tree:
             self.children = {collation_key(k.name): _Tree(k) for k in self.key.subkeys()}
         return self.children
 
+    def forget(self) -> None:
+        """Drop what was learnt below this key (read again from the hive if the file comes
+        back to it): the import keeps only the path it is on, so its memory is bounded by the
+        depth and width of the tree, not by the number of keys."""
+        self.children = None
+        self.fresh = None
+
 
 def _create_child(parent: Key, name: str) -> Key:
     """A new subkey of ``parent`` called exactly ``name`` (``create_subkey`` takes the name
@@ -117,36 +125,55 @@ def _create_child(parent: Key, name: str) -> Key:
     return parent.create_subkey(name, exist_ok=False)
 
 
-def apply(target: Hive | Key, reg: RegFile, *, prefix: str | None = None,
-          progress: Callable[[int], None] | None = None) -> ImportReport:
-    """Merge the parsed file ``reg`` into ``target`` (a writable hive, or a key standing for the
-    prefix). ``prefix`` (e.g. ``HKEY_LOCAL_MACHINE\\SYSTEM``, case-insensitive, ``HKLM``-style
-    abbreviations allowed) is the file's path of the target; by default it is read off the first
-    key line (see ``detect_prefix``). Keys outside it raise ``RegFileError`` naming the
-    line. Not atomic by itself: ``import_reg`` runs it in a transaction."""
+def apply(target: Hive | Key, reg: RegFile | RegReader, *, prefix: str | None = None,
+          progress: Callable[[int], None] | None = None,
+          keep_changes: bool = True) -> ImportReport:
+    """Merge the file ``reg`` (parsed whole, or a ``RegReader`` read as it goes) into
+    ``target`` (a writable hive, or a key standing for the prefix). ``prefix`` (e.g.
+    ``HKEY_LOCAL_MACHINE\\SYSTEM``, case-insensitive, ``HKLM``-style abbreviations allowed) is
+    the file's path of the target; by default it is read off the first key line (see
+    ``detect_prefix``). Keys outside it raise ``RegFileError`` naming the line. ``progress``
+    is called now and then with the number of operations applied. ``keep_changes=False``
+    counts the changes without listing them (memory then stays flat in the file's size). Not
+    atomic by itself: ``import_reg`` runs it in a transaction."""
+    ops: Iterator[RegOp] = iter(reg.ops if isinstance(reg, RegFile) else reg)
+    src = reg.source
+    if prefix is None:
+        # The first key line names it; nothing else may come before it (parse refuses it).
+        first = next(ops, None)
+        if first is None:
+            return ImportReport("\\", ())
+        if not isinstance(first, KeyLine):
+            raise RegFileError("a value before any [KEY] line", first.line, source=src)
+        prefix = detect_prefix(first.path)
+        if prefix is None:
+            raise RegFileError(f"cannot tell which part of {first.path!r} is the hive: it does "
+                               "not start with HKEY_LOCAL_MACHINE\\<hive>, HKEY_USERS\\<hive>"
+                               ", HKEY_CURRENT_USER or another root; give the prefix",
+                               first.line, source=src)
+        ops = itertools.chain((first,), ops)
+    return _apply(target, ops, prefix, src, progress, keep_changes)
+
+
+def _apply(target: Hive | Key, ops: Iterable[RegOp], prefix: str, src: str | None,
+           progress: Callable[[int], None] | None, keep_changes: bool) -> ImportReport:
     from ..hive import Hive
 
     root = target.root if isinstance(target, Hive) else target
-    src = reg.source
-    if prefix is None:
-        first = reg.first_key
-        if first is None:
-            prefix = "\\"
-        else:
-            prefix = detect_prefix(first)
-            if prefix is None:
-                line = next(op.line for op in reg.ops if isinstance(op, KeyLine))
-                raise RegFileError(f"cannot tell which part of {first!r} is the hive: it does "
-                                   "not start with HKEY_LOCAL_MACHINE\\<hive>, HKEY_USERS\\<hive>"
-                                   ", HKEY_CURRENT_USER or another root; give the prefix",
-                                   line, source=src)
     pparts = _prefix_parts(prefix)
     pkey = [_canon_root(pparts[0]), *(collation_key(p) for p in pparts[1:])]
     plen = len(pparts)
     shown_prefix = "\\".join(pparts) if pparts != [""] else "\\"
     tree = _Tree(root)
     changes: list[ImportChange] = []
+    counts: dict[str, int] = {}
     unchanged = absent = 0
+
+    def record(change: ImportChange) -> None:
+        counts[change.kind] = counts.get(change.kind, 0) + 1
+        if keep_changes:
+            changes.append(change)
+
     resolved: dict[str, tuple[list[str], str]] = {}
 
     def relative(path: str, line: int) -> tuple[list[str], str]:
@@ -167,7 +194,8 @@ def apply(target: Hive | Key, reg: RegFile, *, prefix: str | None = None,
 
     current: _Tree | None = None
     current_path = ""
-    for index, op in enumerate(reg.ops):
+    on_path: list[_Tree] = []  # the keys from the root to the last one opened
+    for index, op in enumerate(ops):
         if progress is not None and not index & 0x3FF:
             progress(index)
         try:
@@ -190,19 +218,29 @@ def apply(target: Hive | Key, reg: RegFile, *, prefix: str | None = None,
                         if victim is not None:
                             node.key.delete_key(victim.key.name, recursive=True)
                             del node.kids()[ck]
-                            changes.append(ImportChange(op.line, "key_deleted", full))
+                            record(ImportChange(op.line, "key_deleted", full))
                             continue
                     absent += 1
                     continue
                 node = tree
+                chain = [tree]
                 for part in rel:
                     kids = node.kids()
                     ck = collation_key(part)
                     nxt = kids.get(ck)
                     if nxt is None:
                         nxt = kids[ck] = _Tree(_create_child(node.key, part), new=True)
-                        changes.append(ImportChange(op.line, "key_created", nxt.key.path))
+                        record(ImportChange(op.line, "key_created", nxt.key.path))
                     node = nxt
+                    chain.append(node)
+                # Files list a subtree's keys together: what was learnt below the keys the
+                # import has now left is forgotten.
+                for depth, left in enumerate(on_path):
+                    if depth >= len(chain) or chain[depth] is not left:
+                        for gone in on_path[depth:]:
+                            gone.forget()
+                        break
+                on_path = chain
                 current = node
                 current_path = node.key.path
                 continue
@@ -219,22 +257,19 @@ def apply(target: Hive | Key, reg: RegFile, *, prefix: str | None = None,
                 key.set_value(op.name, raw=op.raw, type=op.type)
                 if fresh is not None:
                     fresh.add(vck)
-                changes.append(ImportChange(op.line, "value_added" if old is None
+                record(ImportChange(op.line, "value_added" if old is None
                                             else "value_changed", current_path, op.name, op.type))
             elif (fresh is None or vck in fresh) and op.name in key:
                 key.delete_value(op.name)
                 if fresh is not None:
                     fresh.discard(vck)
-                changes.append(ImportChange(op.line, "value_deleted", current_path, op.name))
+                record(ImportChange(op.line, "value_deleted", current_path, op.name))
             else:
                 absent += 1
         except UsageError as e:
             what = (f"[{_shown(op.path)}]" if isinstance(op, KeyLine)
                     else f"value \"{_shown(op.name)}\" of [{_shown(op.key)}]")
             raise RegFileError(f"cannot apply {what}: {e}", op.line, source=src) from e
-    counts: dict[str, int] = {}
-    for change in changes:
-        counts[change.kind] = counts.get(change.kind, 0) + 1
     return ImportReport(shown_prefix, tuple(changes), unchanged, absent, counts)
 
 
@@ -246,13 +281,13 @@ def _shown(text: str) -> str:
                    else f"\\u{ord(ch):04x}" for ch in text)
 
 
-def import_reg(hive: Hive, data: bytes | str, *, prefix: str | None = None,
+def import_reg(hive: Hive, data: BinaryIO | bytes | str, *, prefix: str | None = None,
                source: str | None = None, codepage: str = "cp1252",
-               progress: Callable[[int], None] | None = None) -> ImportReport:
-    """Parse ``data`` and merge it into the writable ``hive`` atomically: the whole file is
-    parsed first, then applied in one transaction, so a bad line leaves the hive as it was.
-    (The caller saves the hive.)"""
-    reg = parse(data, source=source, codepage=codepage)
+               progress: Callable[[int], None] | None = None,
+               keep_changes: bool = True) -> ImportReport:
+    """Merge the ``.reg`` file ``data`` (a binary stream, its bytes, or its text) into the
+    writable ``hive`` atomically: it is read as it is applied, in one transaction, so a bad line
+    anywhere leaves the hive as it was. (The caller saves the hive.)"""
+    reader = RegReader(data, source=source, codepage=codepage)
     with hive.transaction():
-        return apply(hive, reg, prefix=prefix, progress=progress)
-
+        return apply(hive, reader, prefix=prefix, progress=progress, keep_changes=keep_changes)

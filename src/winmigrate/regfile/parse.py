@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import codecs
+import io
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import TypeAlias
+from typing import BinaryIO, TypeAlias
 
+from ..errors import UsageError
 from ..regf.values import REG_BINARY, REG_DWORD, REG_SZ
 from .common import (
     ANSI_STRING_TYPES,
@@ -14,10 +18,6 @@ from .common import (
     RegFileError,
     codepage_tables,
 )
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    pass
 
 
 @dataclass(frozen=True)
@@ -94,19 +94,36 @@ def _unescape(text: str) -> str:
     return _ESCAPE.sub(_unescape_match, text) if "\\" in text else text
 
 
-def _decode(data: bytes, codepage: str) -> tuple[str, str]:
-    """The text of a ``.reg`` file and the name of the encoding it was read in."""
-    if data[:2] == b"\xff\xfe":
-        return data[2:].decode("utf-16-le", "surrogatepass"), "utf-16-le"
-    if data[:2] == b"\xfe\xff":
-        return data[2:].decode("utf-16-be", "surrogatepass"), "utf-16-be"
-    if data[:3] == b"\xef\xbb\xbf":
-        return _decode_lines_utf8(data[3:]), "utf-8"
-    if len(data) >= 4 and data[1] == 0 and data[3] == 0 and data[0] != 0:
-        return data.decode("utf-16-le", "surrogatepass"), "utf-16-le"  # a lost BOM
-    if data.lstrip(b" \t").startswith(HEADER_4.encode()):
-        return _from_codepage(data, codepage), codepage
-    return _decode_lines_utf8(data), "utf-8"
+#: How much of the file is read (and decoded) at a time: the reader's memory is a few times this.
+_CHUNK = 1 << 18
+
+
+def _head(stream: BinaryIO) -> bytes:
+    """The first chunk of ``stream`` (a pipe may hand it over in several reads)."""
+    head = b""
+    while len(head) < 64:
+        more = stream.read(_CHUNK)
+        if not more:
+            break
+        head += more
+    return head
+
+
+def _encoding(head: bytes) -> tuple[str, int]:
+    """The encoding a ``.reg`` file starting with ``head`` is read in, and its BOM's length:
+    UTF-16 with its BOM, or without one (a lost BOM shows as NULs in every other byte);
+    REGEDIT4 in the code page; anything else UTF-8, line by line falling back to Latin-1."""
+    if head[:2] == b"\xff\xfe":
+        return "utf-16-le", 2
+    if head[:2] == b"\xfe\xff":
+        return "utf-16-be", 2
+    if head[:3] == b"\xef\xbb\xbf":
+        return "utf-8", 3
+    if len(head) >= 4 and head[1] == 0 and head[3] == 0 and head[0] != 0:
+        return "utf-16-le", 0
+    if head.lstrip(b" \t").startswith(HEADER_4.encode()):
+        return "codepage", 0
+    return "utf-8", 0
 
 
 def _from_codepage(data: bytes, codepage: str) -> str:
@@ -130,6 +147,24 @@ def _decode_lines_utf8(data: bytes) -> str:
         except UnicodeDecodeError:
             out.append(line.decode("latin-1"))
     return "\n".join(out)
+
+
+def _split_lines(pieces: Iterable[str]) -> Iterator[str]:
+    """The lines of the text ``pieces`` make up, split at CRLF, CR or LF even where a piece ends
+    between the CR and the LF of one line end."""
+    rest = ""
+    for piece in pieces:
+        if not piece:
+            continue
+        text = rest + piece if rest else piece
+        held = ""
+        if text[-1] == "\r":  # perhaps the first half of a CRLF: decide with the next piece
+            text, held = text[:-1], "\r"
+        parts = _SPLIT_LINES.split(text)
+        rest = parts.pop() + held
+        yield from parts
+        del parts  # before the next piece is split: one piece's lines held at a time
+    yield from _SPLIT_LINES.split(rest)
 
 
 def _parse_hex(text: str) -> bytes:
@@ -156,40 +191,100 @@ def _strip_comment(text: str) -> str:
     return text if cut < 0 else text[:cut]
 
 
-def parse(data: bytes | str, *, source: str | None = None,
+class RegReader:
+    """A ``.reg`` file read one operation at a time: from a binary stream (read a megabyte at a
+    time), its bytes, or decoded text. The header is read at once (``format``, ``encoding``;
+    ``RegFileError`` if it is not a ``.reg`` file); iterating yields the operations in file
+    order, once, raising ``RegFileError`` at the line of the first problem. Memory stays
+    bounded by the longest line, whatever the file's size. ``position`` is how many bytes of the
+    stream have been read (for progress)."""
+
+    def __init__(self, data: BinaryIO | bytes | bytearray | memoryview | str, *,
+                 source: str | None = None, codepage: str = "cp1252") -> None:
+        self.source = source
+        self.position = 0
+        self._codepage = codepage
+        if isinstance(data, str):
+            self.encoding = "text"
+            lines = _split_lines([data[1:] if data.startswith("\ufeff") else data])
+        else:
+            stream = io.BytesIO(data) if isinstance(data, (bytes, bytearray, memoryview)) \
+                else data
+            head = _head(stream)
+            self.encoding, bom = _encoding(head)
+            if self.encoding == "codepage":
+                self.encoding = codepage
+                lines = _split_lines(self._pieces(stream, head, bom, "codepage"))
+            else:
+                lines = _split_lines(self._pieces(stream, head, bom, self.encoding))
+        self._lines = lines
+        first = next(lines, "").strip(" \t")
+        if first == HEADER_5:
+            self.format = "5.00"
+        elif first == HEADER_4:
+            self.format = "REGEDIT4"
+        else:
+            shown = first[:40] + ("..." if len(first) > 40 else "")
+            raise RegFileError(f"not a .reg file: the first line is {shown!r}, not "
+                               f"{HEADER_5!r} or {HEADER_4!r}", 1, source=source)
+        self._used = False
+
+    def __iter__(self) -> Iterator[RegOp]:
+        if self._used:
+            raise UsageError("a RegReader yields its operations once (read the file again)")
+        self._used = True
+        return _operations(self._lines, self.format == "REGEDIT4", self._codepage,
+                           self.source)
+
+    def _pieces(self, stream: BinaryIO, head: bytes, bom: int, encoding: str) -> Iterator[str]:
+        """The file's text, a chunk at a time."""
+        decoder = None
+        if encoding.startswith("utf-16"):
+            decoder = codecs.getincrementaldecoder(encoding)("surrogatepass")
+        offset = bom  # of ``data`` in the file, for decoding errors
+        data = head[bom:]
+        self.position = len(head)
+        carry = b""  # UTF-8: the part of the last line a chunk cuts
+        while True:
+            final = not data
+            try:
+                if decoder is not None:
+                    yield decoder.decode(data, final)
+                elif encoding == "codepage":
+                    yield _from_codepage(data, self._codepage)
+                else:
+                    data = carry + data
+                    cut = len(data) if final else data.rfind(b"\n") + 1
+                    carry = data[cut:]
+                    yield _decode_lines_utf8(data[:cut])
+            except UnicodeDecodeError as e:
+                raise RegFileError(f"cannot decode the file as {e.encoding}: {e.reason} at byte "
+                                   f"{offset + e.start}", source=self.source) from None
+            if final:
+                return
+            offset += len(data) - len(carry)
+            data = stream.read(_CHUNK)
+            self.position += len(data)
+
+
+def parse(data: BinaryIO | bytes | bytearray | memoryview | str, *, source: str | None = None,
           codepage: str = "cp1252") -> RegFile:
-    """Parse a ``.reg`` file (its bytes, or already-decoded text). Raises ``RegFileError``
-    naming the line of the first problem."""
-    if isinstance(data, (bytes, bytearray, memoryview)):
-        try:
-            text, encoding = _decode(bytes(data), codepage)
-        except UnicodeDecodeError as e:
-            raise RegFileError(f"cannot decode the file as {e.encoding}: {e.reason} at byte "
-                               f"{e.start}", source=source) from None
-    else:
-        text, encoding = data, "text"
-        if text.startswith("\ufeff"):
-            text = text[1:]
-    lines = _SPLIT_LINES.split(text)
-    first = lines[0].strip(" \t") if lines else ""
-    if first == HEADER_5:
-        fmt = "5.00"
-    elif first == HEADER_4:
-        fmt = "REGEDIT4"
-    else:
-        shown = first[:40] + ("..." if len(first) > 40 else "")
-        raise RegFileError(f"not a .reg file: the first line is {shown!r}, not "
-                           f"{HEADER_5!r} or {HEADER_4!r}", 1, source=source)
-    ansi = fmt == "REGEDIT4"
-    ops: list[RegOp] = []
+    """Parse a whole ``.reg`` file (a binary stream, its bytes, or already-decoded text) into a
+    ``RegFile``. Raises ``RegFileError`` naming the line of the first problem. ``RegReader``
+    reads one operation at a time instead, for files of any size."""
+    reader = RegReader(data, source=source, codepage=codepage)
+    return RegFile(reader.format, reader.encoding, tuple(reader), source)
+
+
+def _operations(lines: Iterator[str], ansi: bool, codepage: str,
+                source: str | None) -> Iterator[RegOp]:
+    """The operations of the lines after the header (line 2 on)."""
     key: str | None = None
     deleted: str | None = None  # the [-KEY] section we are in, for a clearer error
-    i = 1
-    n = len(lines)
-    while i < n:
-        line = lines[i]
-        i += 1
-        lineno = i
+    at = 1  # the line read last; ``lineno`` is the line of the operation being read
+    for line in lines:
+        at += 1
+        lineno = at
         s = line.lstrip(" \t")
         if not s or s[0] == ";":
             continue
@@ -207,12 +302,12 @@ def parse(data: bytes | str, *, source: str | None = None,
                     path = inner[1:]
                     if not path.strip():
                         raise ValueError("[-] names no key")
-                    ops.append(KeyLine(lineno, path, True))
+                    yield KeyLine(lineno, path, True)
                     key, deleted = None, path
                 else:
                     if not inner.strip():
                         raise ValueError("[] names no key")
-                    ops.append(KeyLine(lineno, inner))
+                    yield KeyLine(lineno, inner)
                     key, deleted = inner, None
                 continue
             if c == "@":
@@ -236,7 +331,7 @@ def parse(data: bytes | str, *, source: str | None = None,
                 raise ValueError("a value before any [KEY] line")
             data_text = after[1:].strip(" \t")
             if data_text.startswith("-") and not _strip_comment(data_text[1:]).strip(" \t"):
-                ops.append(ValueDelete(lineno, key, name))
+                yield ValueDelete(lineno, key, name)
                 continue
             if data_text.startswith('"'):
                 m = _QUOTED.match(data_text)
@@ -245,16 +340,16 @@ def parse(data: bytes | str, *, source: str | None = None,
                 tail = data_text[m.end():].strip(" \t")
                 if tail and tail[0] != ";":
                     raise ValueError(f"unexpected text after the string: {tail[:30]!r}")
-                ops.append(ValueLine(lineno, key, name, REG_SZ,
-                                     _encode_sz(_unescape(m.group(1)))))
+                yield ValueLine(lineno, key, name, REG_SZ,
+                                     _encode_sz(_unescape(m.group(1))))
                 continue
             m = _DWORD.match(data_text)
             if m is not None:
                 digits = _strip_comment(data_text[m.end():]).strip(" \t")
                 if not _HEX_DIGITS.fullmatch(digits):
                     raise ValueError(f"bad dword {digits!r} (1 to 8 hex digits)")
-                ops.append(ValueLine(lineno, key, name, REG_DWORD,
-                                     int(digits, 16).to_bytes(4, "little")))
+                yield ValueLine(lineno, key, name, REG_DWORD,
+                                     int(digits, 16).to_bytes(4, "little"))
                 continue
             m = _TYPE_TAG.match(data_text)
             if m is None:
@@ -272,7 +367,7 @@ def parse(data: bytes | str, *, source: str | None = None,
                 q = _QUOTED.match(body.strip(" \t"))
                 if q is None:
                     raise ValueError("str: data without its quoted string")
-                ops.append(ValueLine(lineno, key, name, t, _encode_sz(_unescape(q.group(1)))))
+                yield ValueLine(lineno, key, name, t, _encode_sz(_unescape(q.group(1))))
                 continue
             # Hex data may go on over continuation lines: ",\\" ends a line, the next one
             # goes on (after any blank or comment lines, as regedit allows).
@@ -281,12 +376,12 @@ def parse(data: bytes | str, *, source: str | None = None,
             while body.endswith("\\"):
                 chunks.append(body[:-1])
                 body = ""
-                while i < n:
-                    nxt = lines[i].strip(" \t")
-                    i += 1
+                for nxt in lines:
+                    nxt = nxt.strip(" \t")
+                    at += 1
                     if nxt and nxt[0] != ";":
                         if nxt[0] not in "0123456789abcdefABCDEF":
-                            lineno = i
+                            lineno = at
                             raise ValueError("expected more hex data after the line ending "
                                              "with '\\'")
                         body = _strip_comment(nxt).rstrip(" \t")
@@ -298,10 +393,9 @@ def parse(data: bytes | str, *, source: str | None = None,
             raw = _parse_hex(body)
             if ansi and t in ANSI_STRING_TYPES:
                 raw = _from_codepage(raw, codepage).encode("utf-16-le", "surrogatepass")
-            ops.append(ValueLine(lineno, key, name, t, raw))
+            yield ValueLine(lineno, key, name, t, raw)
         except ValueError as e:
             raise RegFileError(str(e), lineno, source=source) from None
-    return RegFile(fmt, encoding, tuple(ops), source)
 
 
 def _encode_sz(text: str) -> bytes:
