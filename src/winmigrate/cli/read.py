@@ -6,6 +6,7 @@ import os
 import sys
 
 from ..errors import ValueNotFoundError
+from ..regf.timestamps import format_filetime
 from .common import add_hive_options, normalize_key_path, open_hive, print_json, safe_text
 from .output import format_data, hexdump, key_to_dict, type_name, value_name, value_to_dict
 
@@ -137,8 +138,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
             print_json(out)
         else:
             for child in key.subkeys():
-                lw = child.last_written
-                when = lw.strftime("%Y-%m-%d %H:%M:%S") if lw else "-"
+                when = format_filetime(child.timestamp) or "-"
                 print(f"{safe_text(child.name)}\\  [{when}, {child.subkey_count} subkeys, "
                       f"{child.value_count} values]")
             for value in key.values():

@@ -137,7 +137,7 @@ def _write_all(fd: int, data: bytes | bytearray | memoryview, offset: int) -> No
         view = view[written:]
 
 
-def _write_log(choice: LogChoice, content: bytes, mode: int) -> None:
+def _write_log(choice: LogChoice, content: bytes | bytearray, mode: int) -> None:
     flags = os.O_RDWR | (os.O_CREAT if choice.created else 0)
     fd = os.open(choice.path, flags, mode)
     try:

@@ -460,7 +460,8 @@ def _log_base_block(base_block: bytes | bytearray, file_type: int, sequence: int
 
 
 def build_new_log(base_block: bytes | bytearray, sequence: int, bins_size: int,
-                  pages: Sequence[tuple[int, bytes | memoryview]], *, flags: int = 0) -> bytes:
+                  pages: Sequence[tuple[int, bytes | memoryview]], *,
+                  flags: int = 0) -> bytearray:
     """A new-format log (file type 6) holding one entry with sequence number ``sequence``: the
     ``pages`` (``(offset in the hive bins, data)``, each a multiple of 512 bytes) that turn the
     primary into the hive whose base block is ``base_block`` and whose bins are ``bins_size``
@@ -469,15 +470,23 @@ def build_new_log(base_block: bytes | bytearray, sequence: int, bins_size: int,
     over the first 32 bytes), padded to a multiple of 512 bytes."""
     if not pages:
         raise ValueError("a log entry holds at least one page")
-    refs = b"".join(PAGE_REF.pack(off, len(data)) for off, data in pages)
-    body = refs + b"".join(bytes(data) for _off, data in pages)
-    size = -(-(ENTRY_HEADER_SIZE + len(body)) // SECTOR) * SECTOR
-    body += bytes(size - ENTRY_HEADER_SIZE - len(body))
-    hash1 = marvin32(body)
-    head = bytearray(ENTRY_HEADER.pack(ENTRY_SIGNATURE, size, flags & _FLAG_KTM_LOCKED,
-                                       sequence & 0xFFFFFFFF, bins_size, len(pages), hash1, 0))
-    _U64.pack_into(head, 32, marvin32(head[:32]))
-    return _log_base_block(base_block, L.FILE_TYPE_LOG_NEW, sequence) + bytes(head) + body
+    # One buffer, each page copied once: a save that rewrites a whole hive logs all its pages.
+    out = bytearray(_log_base_block(base_block, L.FILE_TYPE_LOG_NEW, sequence))
+    entry = len(out)
+    out += bytes(ENTRY_HEADER_SIZE)
+    for off, data in pages:
+        out += PAGE_REF.pack(off, len(data))
+    for _off, data in pages:
+        out += data
+    size = -(-(len(out) - entry) // SECTOR) * SECTOR
+    out += bytes(size - (len(out) - entry))
+    view = memoryview(out)
+    hash1 = marvin32(view[entry + ENTRY_HEADER_SIZE:])
+    ENTRY_HEADER.pack_into(out, entry, ENTRY_SIGNATURE, size, flags & _FLAG_KTM_LOCKED,
+                           sequence & 0xFFFFFFFF, bins_size, len(pages), hash1, 0)
+    _U64.pack_into(out, entry + 32, marvin32(view[entry:entry + 32]))
+    view.release()
+    return out
 
 
 def build_old_log(base_block: bytes | bytearray, sequence: int, bins_size: int,

@@ -23,6 +23,21 @@ def filetime_to_datetime(ticks: int) -> datetime | None:
         return None
 
 
+#: The last tick a ``datetime`` can hold (9999-12-31 23:59:59.9999999).
+_LAST_TICK = 2650467743999999999
+
+
+def format_filetime(ticks: int) -> str | None:
+    """``YYYY-MM-DD HH:MM:SS`` (UTC) of ``ticks``, as ``filetime_to_datetime(ticks).strftime``
+    gives it, without importing ``datetime`` (a listing's start-up); ``None`` past year 9999."""
+    import time
+
+    if not 0 <= ticks <= _LAST_TICK:
+        return None
+    return time.strftime("%Y-%m-%d %H:%M:%S",
+                         time.gmtime((ticks - _EPOCH_DELTA_TICKS) // 10_000_000))
+
+
 def datetime_to_filetime(moment: datetime) -> int:
     """FILETIME ticks of an aware datetime (naive datetimes are taken as UTC)."""
     from datetime import datetime, timezone
