@@ -133,7 +133,8 @@ print(h.value_value(h.node_get_value(node, sys.argv[3])))
 
 EDIT = {
     # Open the 16 MB SYSTEM hive, add a viostor service (5 values) and a CriticalDeviceDatabase
-    # entry, save to a new file (fsync included for winmigrate: its saves are atomic).
+    # entry, save to a new file, or in place without a second argument (fsync included for
+    # winmigrate: its saves are crash-safe; in place, journalled through the hive's log).
     "winmigrate": """
 import sys, winmigrate
 from winmigrate import RegType
@@ -149,7 +150,7 @@ with winmigrate.open(sys.argv[1], writable=True) as hive:
         "pci#ven_1af4&dev_1001&rev_00")
     cdd.set_value("Service", "viostor")
     cdd.set_value("ClassGUID", "{4D36E97B-E325-11CE-BFC1-08002BE10318}")
-    hive.save(sys.argv[2])
+    hive.save(sys.argv[2] if len(sys.argv) > 2 else None)
 print("ok")
 """,
     "hivex": """
@@ -169,7 +170,7 @@ e = h.node_add_child(cdd, "pci#ven_1af4&dev_1001&rev_00")
 h.node_set_values(e, [{"key": "Service", "t": 1, "value": "viostor\\0".encode("utf-16-le")},
     {"key": "ClassGUID", "t": 1,
      "value": "{4D36E97B-E325-11CE-BFC1-08002BE10318}\\0".encode("utf-16-le")}])
-h.commit(sys.argv[2])
+h.commit(sys.argv[2] if len(sys.argv) > 2 else None)
 print("ok")
 """,
 }

@@ -16,14 +16,19 @@ as JSON; ``docs/performance.md`` records a run.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -32,6 +37,8 @@ sys.path.insert(0, str(REPO / "src"))
 sys.path.insert(0, str(HERE))
 
 from parsers import BULK, EDIT, LOOKUP, WALK  # noqa: E402
+from startup import startup  # noqa: E402
+from startup import table as startup_table  # noqa: E402
 
 OUT = HERE / "out"
 SYSTEM_PYTHON = "/usr/bin/python3"
@@ -61,7 +68,20 @@ def available(parser: str) -> bool:
 Job = tuple[str, list[str], int]  # program, arguments, runs
 
 
-def measure(jobs: dict[str, Job], *, sync_first: bool = False) -> dict[str, dict[str, object]]:
+@dataclass(frozen=True)
+class Cmd:
+    """A whole command (not a Python program): ``argv``, ``runs`` times, standard output to
+    ``stdout`` (a file) if given, ``setup`` run untimed before each run (a fresh copy of the
+    hive an in-place edit changes)."""
+
+    argv: list[str]
+    runs: int
+    stdout: str | None = None
+    setup: Callable[[], None] | None = None
+
+
+def measure(jobs: Mapping[str, Job | Cmd], *,
+            sync_first: bool = False) -> dict[str, dict[str, object]]:
     """Median and minimum wall time, peak RSS and output of each parser's job, its runs whole
     processes taken in turns with the others' (round ``i`` runs each parser that wants more than
     ``i`` runs), so that a slow spell of the shared machine weighs on all of them alike instead
@@ -73,12 +93,18 @@ def measure(jobs: dict[str, Job], *, sync_first: bool = False) -> dict[str, dict
     those that do not."""
     runs: dict[str, list[tuple[float, int, str]]] = {name: [] for name in jobs}
     errors: dict[str, str] = {}
-    for round_ in range(max(reps for _prog, _args, reps in jobs.values())):
-        for parser, (program, args, reps) in jobs.items():
-            if round_ < reps and parser not in errors:
+    def reps(job: Job | Cmd) -> int:
+        return job.runs if isinstance(job, Cmd) else job[2]
+
+    for round_ in range(max(reps(job) for job in jobs.values())):
+        for parser, job in jobs.items():
+            if round_ < reps(job) and parser not in errors:
+                if isinstance(job, Cmd) and job.setup is not None:
+                    job.setup()
                 if sync_first:
                     os.sync()
-                outcome = _run_once(parser, program, args)
+                outcome = (_run_command(job) if isinstance(job, Cmd)
+                           else _run_once(parser, job[0], job[1]))
                 if isinstance(outcome, str):
                     errors[parser] = outcome
                 else:
@@ -112,6 +138,25 @@ def _run_once(parser: str, program: str, args: list[str]) -> tuple[float, int, s
         return (err or out).splitlines()[-1][:200] if (err or out) else "failed"
     peak = [line for line in err.splitlines() if line.startswith("MAXRSS ")]
     return elapsed, int(peak[-1].split()[1]) * 1024 if peak else 0, out[:200]
+
+
+def _run_command(cmd: Cmd) -> tuple[float, int, str] | str:
+    """``(seconds, peak RSS, output)`` of one run of a command (its own ``ru_maxrss``, from
+    ``wait4``), or the error it printed."""
+    with contextlib.ExitStack() as stack:
+        out = stack.enter_context(open(cmd.stdout, "wb")) if cmd.stdout else subprocess.DEVNULL
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd.argv, stdout=out, stderr=subprocess.PIPE)
+        assert proc.stderr is not None
+        err = proc.stderr.read()
+        _pid, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        proc.stderr.close()
+    text = err.decode(errors="replace").strip()
+    if proc.returncode != 0:
+        return text.splitlines()[-1][:200] if text else f"exit {proc.returncode}"
+    return elapsed, usage.ru_maxrss * 1024, (text.splitlines() or ["ok"])[-1][:200]
 
 
 def make_big_hive(system: Path, target: Path) -> Path:
@@ -190,27 +235,89 @@ def main() -> int:
         for parser, r in measure(lookups).items():
             results["lookup"].setdefault(name, {})[parser] = r  # type: ignore[union-attr]
             print(f"lookup {name:18} {parser:16} {_fmt(r)}")
+    cli = str(Path(sys.executable).parent / "winmigrate")
+    sync = not args.no_sync
     with tempfile.TemporaryDirectory(dir=OUT) as tmp:
         edits = {parser: (EDIT[parser], [str(system), os.path.join(tmp, parser)], repeat)
                  for parser in parsers if parser in EDIT}
         # The baseline, in the same turns: a plain copy of the file.
         edits["copy"] = ("import shutil, sys; shutil.copyfile(sys.argv[1], sys.argv[2])",
                          [str(system), os.path.join(tmp, "copy")], repeat)
-        for parser, r in measure(edits, sync_first=not args.no_sync).items():
+        for parser, r in measure(edits, sync_first=sync).items():
             results["edit"][parser] = r  # type: ignore[index]
             label = "cp (baseline)" if parser == "copy" else parser
             print(f"edit   {'SYSTEM 16 MB':18} {label:16} {_fmt(r)}")
         print(f"bulk   {'1000 keys x 5 values':18} {'winmigrate':16}", end=" ", flush=True)
         r = measure({"winmigrate": (BULK, [str(system), os.path.join(tmp, "bulk")],
-                                                repeat)}, sync_first=not args.no_sync)["winmigrate"]
+                                                repeat)}, sync_first=sync)["winmigrate"]
         results["edit"]["bulk-1000x5"] = r  # type: ignore[index]
         print(_fmt(r))
+        results.update(in_place_and_reg(hives, parsers, tmp, cli, repeat, sync))
+    print("start-up of the read commands (20 rounds in turns)", flush=True)
+    results["startup"] = startup(str(system), 20)
+    print(startup_table(results["startup"]))  # type: ignore[arg-type]
     print()
     print(summary(results))
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(results, indent=2))
     print(f"\nsaved {args.json}")
     return 0
+
+
+def _fresh_copy(source: Path, target: str) -> None:
+    """``target`` as a copy of ``source`` with no transaction logs beside it."""
+    shutil.copyfile(source, target)
+    for suffix in (".LOG", ".LOG1", ".LOG2"):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(target + suffix)
+
+
+def in_place_and_reg(hives: dict[str, Path], parsers: list[str], tmp: str, cli: str,
+                     repeat: int, sync: bool) -> dict[str, object]:
+    """Edit + save in place (the conversion's case: the customer's file, journalled and
+    crash-safe for winmigrate), export to .reg and import of that file into an empty hive, on
+    every hive, winmigrate's command line against hivex's (hivexregedit for .reg files)."""
+    out: dict[str, dict[str, object]] = {"edit_in_place": {}, "export": {}, "import": {}}
+    empty = os.path.join(tmp, "empty.hiv")
+    subprocess.run([sys.executable, "-c", "import sys, winmigrate\n"
+                    "winmigrate.create('IMPORTED').save(sys.argv[1])", empty], check=True)
+    for name, path in hives.items():
+        edits: dict[str, Job | Cmd] = {}
+        for parser in ("winmigrate", "hivex"):
+            if parser in parsers:
+                target = os.path.join(tmp, f"in-place-{parser}.hiv")
+                edits[parser] = Cmd([interpreter(parser), "-c", EDIT[parser], target], repeat,
+                                    setup=functools.partial(_fresh_copy, path, target))
+        out["edit_in_place"][name] = rows = measure(edits, sync_first=sync)
+        for parser, r in rows.items():
+            print(f"edit in place {name:18} {parser:16} {_fmt(r)}")
+        prefix = "HKEY_LOCAL_MACHINE\\IMPORTED"
+        regs = {"winmigrate": os.path.join(tmp, "export-winmigrate.reg"),
+                "hivexregedit": os.path.join(tmp, "export-hivexregedit.reg")}
+        exports: dict[str, Job | Cmd] = {
+            "winmigrate": Cmd([cli, "export", str(path), "-o", regs["winmigrate"], "--prefix",
+                               prefix], repeat)}
+        hx_runs = repeat if name == "SYSTEM 16 MB" else 1  # 16 s a run on the big hive
+        if shutil.which("hivexregedit"):
+            exports["hivexregedit"] = Cmd(["hivexregedit", "--export", "--prefix", prefix,
+                                           str(path), "\\"], hx_runs,
+                                          stdout=regs["hivexregedit"])
+        out["export"][name] = rows = measure(exports)
+        for parser, r in rows.items():
+            print(f"export {name:18} {parser:16} {_fmt(r)}")
+        imports: dict[str, Job | Cmd] = {}
+        target = os.path.join(tmp, "import-winmigrate.hiv")
+        imports["winmigrate"] = Cmd([cli, "import", target, regs["winmigrate"]], hx_runs + 1,
+                                    setup=functools.partial(_fresh_copy, Path(empty), target))
+        if "hivexregedit" in exports and name == "SYSTEM 16 MB":  # minutes on the big hive
+            target = os.path.join(tmp, "import-hivexregedit.hiv")
+            imports["hivexregedit"] = Cmd(
+                ["hivexregedit", "--merge", "--prefix", prefix, target, regs["hivexregedit"]],
+                1, setup=functools.partial(_fresh_copy, Path(empty), target))
+        out["import"][name] = rows = measure(imports, sync_first=sync)
+        for parser, r in rows.items():
+            print(f"import {name:18} {parser:16} {_fmt(r)}")
+    return dict(out)
 
 
 def _fmt(r: dict[str, object]) -> str:
@@ -239,6 +346,21 @@ def summary(results: dict) -> str:  # type: ignore[type-arg]
         for name, r in edit.items():
             if "seconds" in r:
                 lines.append(f"  {name:16} {r['seconds']:9.3f}")
+    sizes = results["hives"]
+    for task, other in (("edit_in_place", "hivex"), ("export", "hivexregedit"),
+                        ("import", "hivexregedit")):
+        for hive, rows in results.get(task, {}).items():
+            mine = rows.get("winmigrate", {})
+            if "seconds" not in mine:
+                continue
+            theirs = rows.get(other, {})
+            ratio = (f"{mine['seconds'] / theirs['seconds']:.2f}x {other}"
+                     if "seconds" in theirs else f"no {other} run")
+            extra = (f", {other} {(theirs['peak_rss']) / 2**20:.0f} MB"
+                     if "peak_rss" in theirs else "")
+            lines.append(f"{task} — {hive}: winmigrate {mine['seconds']:.3f} s = {ratio}; "
+                         f"peak {mine['peak_rss'] / 2**20:.0f} MB (hive "
+                         f"{sizes[hive] / 2**20:.0f} MB){extra}")
     return "\n".join(lines)
 
 

@@ -43,13 +43,9 @@ def _hive() -> Path:
     sys.exit("needs ../shared/corpus (the 16 MB Windows 7 SYSTEM hive)")
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--runs", type=int, default=40)
-    args = ap.parse_args()
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "src" / "winmigrate")],
-                   check=True)
-    hive = str(_hive())
+def startup(hive: str, runs: int) -> dict[str, dict[str, float | None]]:
+    """Median and minimum seconds of each command over ``runs`` rounds taken in turns, with the
+    ratios to ``python -c pass`` and ``hivexget``."""
     py = sys.executable
     script = Path(py).parent / "winmigrate"
     if not script.exists():
@@ -75,7 +71,7 @@ def main() -> int:
     env = dict(os.environ)
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # measure as installed: bytecode cached
     times: dict[str, list[float]] = {name: [] for name in commands}
-    for _ in range(args.runs):
+    for _ in range(runs):
         for name, argv in commands.items():
             start = time.perf_counter()
             subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -84,14 +80,32 @@ def main() -> int:
     shutil.rmtree(work)
     base = statistics.median(times["python -c pass"])
     hivex = statistics.median(times["hivexget"]) if "hivexget" in times else None
-    results = {}
-    print(f"{'command':30} {'median ms':>10} {'x python':>9} {'x hivexget':>11}")
+    results: dict[str, dict[str, float | None]] = {}
     for name, ts in times.items():
         med = statistics.median(ts)
         results[name] = {"median_s": med, "min_s": min(ts), "vs_python": med / base,
                          "vs_hivexget": None if hivex is None else med / hivex}
-        print(f"{name:30} {med * 1000:10.1f} {med / base:8.2f}x "
-              f"{'' if hivex is None else f'{med / hivex:10.2f}x'}")
+    return results
+
+
+def table(results: dict[str, dict[str, float | None]]) -> str:
+    lines = [f"{'command':30} {'median ms':>10} {'x python':>9} {'x hivexget':>11}"]
+    for name, r in results.items():
+        med, vs_py, vs_hx = r["median_s"], r["vs_python"], r["vs_hivexget"]
+        assert med is not None and vs_py is not None
+        lines.append(f"{name:30} {med * 1000:10.1f} {vs_py:8.2f}x "
+                     f"{'' if vs_hx is None else f'{vs_hx:10.2f}x'}")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--runs", type=int, default=40)
+    args = ap.parse_args()
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "src" / "winmigrate")],
+                   check=True)
+    results = startup(str(_hive()), args.runs)
+    print(table(results))
     out = HERE / "out"
     out.mkdir(exist_ok=True)
     (out / "startup.json").write_text(json.dumps({"runs": args.runs, "results": results},
