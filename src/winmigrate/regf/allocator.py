@@ -193,8 +193,12 @@ class Allocator:
         img.end = _BASE + img.bins_size
         b = Bin(rel, bin_size, 0)
         self.bins.append(b)
+        starts = img._bin_starts
+        if img._bins is self.bins and starts is not None and len(starts) == len(self.bins) - 1:
+            starts.append(rel)  # not rebuilt per bin: an import appends thousands of bins
+        else:
+            img._bin_starts = [x.offset for x in self.bins]
         img._bins = self.bins
-        img._bin_starts = [x.offset for x in self.bins]
         self._indexed.add(rel)
         if rest:
             self._add_free(rel + first + size, rest)

@@ -371,26 +371,33 @@ def _operations(lines: Iterator[str], ansi: bool, codepage: str,
                 continue
             # Hex data may go on over continuation lines: ",\\" ends a line, the next one
             # goes on (after any blank or comment lines, as regedit allows).
-            chunks = []
             body = _strip_comment(body).rstrip(" \t")
-            while body.endswith("\\"):
-                chunks.append(body[:-1])
-                body = ""
-                for nxt in lines:
-                    nxt = nxt.strip(" \t")
-                    at += 1
-                    if nxt and nxt[0] != ";":
-                        if nxt[0] not in "0123456789abcdefABCDEF":
-                            lineno = at
-                            raise ValueError("expected more hex data after the line ending "
-                                             "with '\\'")
-                        body = _strip_comment(nxt).rstrip(" \t")
-                        break
-            if chunks:
-                chunks.append(body)
-                # Each piece normally ends with its comma; tolerate one missing or doubled.
-                body = ",".join(p for p in (c.strip(" \t").strip(",") for c in chunks) if p)
-            raw = _parse_hex(body)
+            if body.endswith("\\"):
+                # Each line's bytes are decoded as it is read (a value of megabytes is never
+                # held as one string of hex); each piece normally ends with its comma, and one
+                # missing or doubled is tolerated.
+                data = bytearray()
+                while body.endswith("\\"):
+                    piece = body[:-1].strip(" \t").strip(",")
+                    if piece:
+                        data += _parse_hex(piece)
+                    body = ""
+                    for nxt in lines:
+                        nxt = nxt.strip(" \t")
+                        at += 1
+                        if nxt and nxt[0] != ";":
+                            if nxt[0] not in "0123456789abcdefABCDEF":
+                                lineno = at
+                                raise ValueError("expected more hex data after the line ending "
+                                                 "with '\\'")
+                            body = _strip_comment(nxt).rstrip(" \t")
+                            break
+                piece = body.strip(" \t").strip(",")
+                if piece:
+                    data += _parse_hex(piece)
+                raw = bytes(data)
+            else:
+                raw = _parse_hex(body)
             if ansi and t in ANSI_STRING_TYPES:
                 raw = _from_codepage(raw, codepage).encode("utf-16-le", "surrogatepass")
             yield ValueLine(lineno, key, name, t, raw)
