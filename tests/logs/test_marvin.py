@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.logs.builders import marvin32_reference
-from winmigrate.regf.marvin import LOG_ENTRY_SEED, marvin32
+from winmigrate.regf.marvin import LOG_ENTRY_SEED, marvin32, marvin32_parts
 
 SEED1 = 0x004FB61A001BDBCC
 SEED2 = 0x804FB61A001BDBCC
@@ -79,3 +79,17 @@ def test_real_log_entries(yarp: os.PathLike[str]) -> None:
             checked += 1
             off += size
     assert checked == 4
+
+
+@given(st.binary(max_size=300), st.lists(st.integers(min_value=0, max_value=40), max_size=6))
+def test_parts_hash_as_their_concatenation(data: bytes, cuts: list[int]) -> None:
+    # Cut at multiples of 8 (all parts but the last must be), as a log entry's pieces are.
+    points = sorted({min(8 * c, len(data) & ~7) for c in cuts})
+    parts = [data[a:b] for a, b in zip([0, *points], [*points, len(data)])]
+    assert marvin32_parts([memoryview(p) for p in parts]) == marvin32(data)
+
+
+def test_parts_refuse_a_cut_inside_a_pair() -> None:
+    with pytest.raises(ValueError):
+        marvin32_parts([b"abc", b"defgh"])
+

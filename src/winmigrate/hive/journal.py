@@ -137,12 +137,15 @@ def _write_all(fd: int, data: bytes | bytearray | memoryview, offset: int) -> No
         view = view[written:]
 
 
-def _write_log(choice: LogChoice, content: bytes | bytearray, mode: int) -> None:
+def _write_log(choice: LogChoice, content: bytes | list[bytes | memoryview], mode: int) -> None:
     flags = os.O_RDWR | (os.O_CREAT if choice.created else 0)
     fd = os.open(choice.path, flags, mode)
     try:
-        _write_all(fd, content, 0)
-        os.ftruncate(fd, len(content))
+        offset = 0
+        for part in [content] if isinstance(content, bytes) else content:
+            _write_all(fd, part, offset)
+            offset += len(part)
+        os.ftruncate(fd, offset)
         os.fsync(fd)
     finally:
         os.close(fd)
@@ -187,7 +190,7 @@ def write_in_place(fd: int, target: str, base: bytes, bins: memoryview, *, minor
     journalled (see the module docstring). Raises ``HiveFileError`` for an I/O failure, leaving
     the old hive or one that its log recovers to the new."""
     from ..regf.baseblock import BaseBlock, checksum
-    from ..regf.logfile import FORMAT_NEW, build_new_log, build_old_log
+    from ..regf.logfile import FORMAT_NEW, build_old_log, new_log_parts
     from .logs.paths import find_logs, needs_recovery
 
     choice: LogChoice | None = None
@@ -217,7 +220,7 @@ def write_in_place(fd: int, target: str, base: bytes, bins: memoryview, *, minor
             if log != choice.path and os.path.getsize(log):
                 _empty(log)
         _step("logs-emptied")
-        build = build_new_log if choice.format == FORMAT_NEW else build_old_log
+        build = new_log_parts if choice.format == FORMAT_NEW else build_old_log
         _write_log(choice, build(base, new_seq, len(bins), pages), mode & 0o666 or 0o600)
         _step("log-written")
         old_end = size - _BASE

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from ..errors import HiveFormatError
 from . import layout as L
 from .baseblock import BaseBlock, checksum
-from .marvin import marvin32
+from .marvin import marvin32, marvin32_parts
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -54,6 +54,7 @@ __all__ = [
     "build_old_log",
     "finish_base_block",
     "first_bin_timestamp",
+    "new_log_parts",
     "parse_log_header",
     "parse_old_log",
     "scan_entries",
@@ -460,33 +461,34 @@ def _log_base_block(base_block: bytes | bytearray, file_type: int, sequence: int
 
 
 def build_new_log(base_block: bytes | bytearray, sequence: int, bins_size: int,
-                  pages: Sequence[tuple[int, bytes | memoryview]], *,
-                  flags: int = 0) -> bytearray:
+                  pages: Sequence[tuple[int, bytes | memoryview]], *, flags: int = 0) -> bytes:
     """A new-format log (file type 6) holding one entry with sequence number ``sequence``: the
     ``pages`` (``(offset in the hive bins, data)``, each a multiple of 512 bytes) that turn the
     primary into the hive whose base block is ``base_block`` and whose bins are ``bins_size``
     bytes. The log's base block carries ``sequence`` (its entries start there: "Log entries",
     note 6) and the entry both Marvin32 hashes (Hash-1 over everything from offset 40, Hash-2
     over the first 32 bytes), padded to a multiple of 512 bytes."""
+    return b"".join(new_log_parts(base_block, sequence, bins_size, pages, flags=flags))
+
+
+def new_log_parts(base_block: bytes | bytearray, sequence: int, bins_size: int,
+                  pages: Sequence[tuple[int, bytes | memoryview]], *,
+                  flags: int = 0) -> list[bytes | memoryview]:
+    """``build_new_log``'s file as the pieces to write one after the other: its base block and
+    entry header, the page references, then the pages themselves (not copied: a save that
+    rewrites a whole hive would otherwise hold the hive twice) and the padding."""
     if not pages:
         raise ValueError("a log entry holds at least one page")
-    # One buffer, each page copied once: a save that rewrites a whole hive logs all its pages.
-    out = bytearray(_log_base_block(base_block, L.FILE_TYPE_LOG_NEW, sequence))
-    entry = len(out)
-    out += bytes(ENTRY_HEADER_SIZE)
-    for off, data in pages:
-        out += PAGE_REF.pack(off, len(data))
-    for _off, data in pages:
-        out += data
-    size = -(-(len(out) - entry) // SECTOR) * SECTOR
-    out += bytes(size - (len(out) - entry))
-    view = memoryview(out)
-    hash1 = marvin32(view[entry + ENTRY_HEADER_SIZE:])
-    ENTRY_HEADER.pack_into(out, entry, ENTRY_SIGNATURE, size, flags & _FLAG_KTM_LOCKED,
-                           sequence & 0xFFFFFFFF, bins_size, len(pages), hash1, 0)
-    _U64.pack_into(out, entry + 32, marvin32(view[entry:entry + 32]))
-    view.release()
-    return out
+    refs = b"".join(PAGE_REF.pack(off, len(data)) for off, data in pages)
+    length = ENTRY_HEADER_SIZE + len(refs) + sum(len(data) for _off, data in pages)
+    size = -(-length // SECTOR) * SECTOR
+    body: list[bytes | memoryview] = [refs, *(data for _off, data in pages),
+                                      bytes(size - length)]
+    hash1 = marvin32_parts(body)
+    head = bytearray(ENTRY_HEADER.pack(ENTRY_SIGNATURE, size, flags & _FLAG_KTM_LOCKED,
+                                       sequence & 0xFFFFFFFF, bins_size, len(pages), hash1, 0))
+    _U64.pack_into(head, 32, marvin32(head[:32]))
+    return [_log_base_block(base_block, L.FILE_TYPE_LOG_NEW, sequence) + bytes(head), *body]
 
 
 def build_old_log(base_block: bytes | bytearray, sequence: int, bins_size: int,

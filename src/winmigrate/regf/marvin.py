@@ -19,8 +19,9 @@ bits vanish in the ``& 0xFFFFFFFF`` that the following addition or xor needs any
 from __future__ import annotations
 
 import struct
+from collections.abc import Sequence
 
-__all__ = ["LOG_ENTRY_SEED", "marvin32"]
+__all__ = ["LOG_ENTRY_SEED", "marvin32", "marvin32_parts"]
 
 #: The seed of log entry hashes, ``82 EF 4D 88 7A 4E 55 C5``: hi = 0x82EF4D88, lo = 0x7A4E55C5.
 LOG_ENTRY_SEED = 0x82EF4D887A4E55C5
@@ -32,26 +33,39 @@ _WORD = struct.Struct("<I")
 def marvin32(data: bytes | bytearray | memoryview, seed: int = LOG_ENTRY_SEED) -> int:
     """The 64-bit Marvin32 hash of ``data`` (``hi << 32 | lo``) under the 64-bit ``seed``
     (``seed >> 32`` seeds ``hi``, the low 32 bits seed ``lo``)."""
-    mv = memoryview(data).cast("B")
-    n = len(mv)
+    return marvin32_parts((data,), seed)
+
+
+def marvin32_parts(parts: Sequence[bytes | bytearray | memoryview],
+                   seed: int = LOG_ENTRY_SEED) -> int:
+    """``marvin32`` of the concatenation of ``parts``, without making it: every part but the
+    last must be a multiple of 8 bytes long (a log entry's header, page references and pages)."""
     lo = seed & 0xFFFFFFFF
     hi = (seed >> 32) & 0xFFFFFFFF
-    body = n & ~7
-    # Each step below is one Marvin "block" (add, xor, rotl 20, rotl 9, rotl 27, rotl 19) on a word;
-    # ``lo`` after the rotl-27 addition is left unmasked because the next addition masks it.
-    for a, b in _PAIRS.iter_unpack(mv[:body]):
-        hi ^= (lo := (lo + a) & 0xFFFFFFFF)
-        lo = ((lo * 0x100000001 >> 12) + hi) & 0xFFFFFFFF
-        hi = ((hi * 0x100000001 >> 23) ^ lo) & 0xFFFFFFFF
-        lo = (lo * 0x100000001 >> 5) + hi
-        hi = (hi * 0x100000001 >> 13) & 0xFFFFFFFF
-        hi ^= (lo := (lo + b) & 0xFFFFFFFF)
-        lo = ((lo * 0x100000001 >> 12) + hi) & 0xFFFFFFFF
-        hi = ((hi * 0x100000001 >> 23) ^ lo) & 0xFFFFFFFF
-        lo = (lo * 0x100000001 >> 5) + hi
-        hi = (hi * 0x100000001 >> 13) & 0xFFFFFFFF
-    lo &= 0xFFFFFFFF
-    words = [int(w) for (w,) in _WORD.iter_unpack(mv[body:n & ~3])]
+    mv = memoryview(b"")
+    for index, part in enumerate(parts):
+        mv = memoryview(part).cast("B")
+        n = len(mv)
+        body = n & ~7
+        if body != n and index != len(parts) - 1:
+            raise ValueError("only the last part may have a length that is not a multiple of 8")
+        # Each step below is one Marvin "block" (add, xor, rotl 20, rotl 9, rotl 27, rotl 19) on
+        # a word; ``lo`` after the rotl-27 addition is left unmasked because the next addition
+        # masks it.
+        for a, b in _PAIRS.iter_unpack(mv[:body]):
+            hi ^= (lo := (lo + a) & 0xFFFFFFFF)
+            lo = ((lo * 0x100000001 >> 12) + hi) & 0xFFFFFFFF
+            hi = ((hi * 0x100000001 >> 23) ^ lo) & 0xFFFFFFFF
+            lo = (lo * 0x100000001 >> 5) + hi
+            hi = (hi * 0x100000001 >> 13) & 0xFFFFFFFF
+            hi ^= (lo := (lo + b) & 0xFFFFFFFF)
+            lo = ((lo * 0x100000001 >> 12) + hi) & 0xFFFFFFFF
+            hi = ((hi * 0x100000001 >> 23) ^ lo) & 0xFFFFFFFF
+            lo = (lo * 0x100000001 >> 5) + hi
+            hi = (hi * 0x100000001 >> 13) & 0xFFFFFFFF
+        lo &= 0xFFFFFFFF
+    n = len(mv)
+    words = [int(w) for (w,) in _WORD.iter_unpack(mv[n & ~7:n & ~3])]
     # The final word: 0x80 followed (towards the low end) by the 0-3 trailing bytes, last byte
     # highest, i.e. the trailing bytes read little-endian with a 0x80 byte appended.
     tail = bytes(mv[n & ~3:])
