@@ -145,6 +145,8 @@ def cmd_scan(args: argparse.Namespace) -> int:
     try:
         stats = survey(args.paths, args.output, table=args.table, fmt=fmt,  # type: ignore[arg-type]
                        resume=not args.overwrite, progress=progress, **options)
+        if not progress.tty:
+            progress(stats, final=True)  # the last count, for a log
     finally:
         progress.close()
     where = args.output if args.output not in (None, "-") else "standard output"

@@ -6,7 +6,7 @@ The modules, from the bottom up (the contract "The survey" in ``pyproject.toml``
 
 - ``schema`` -- the rows (``HiveFacts``, ``NicFacts``, ``KeyRow``) and their documented columns;
   ``arrow`` -- the same as Arrow schemas, pyarrow imported on demand;
-- ``kinds`` -- SYSTEM, SOFTWARE, SAM...: what a hive is; ``discover`` -- which files to survey
+- ``kinds`` -- SYSTEM, SOFTWARE, SAM...: what a hive is; ``locate`` -- which files to survey
   (folders, guest roots, logs paired with their primary); ``conversion`` -- whether the
   Xen -> KVM conversion could run on a guest, and why not;
 - ``facts`` -- the facts row of one hive; ``keyrows`` -- the key rows of one hive, encoded as
@@ -29,8 +29,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from .batch import ScanStats, scan, survey
     from .conversion import ConversionAssessment, assess_conversion
-    from .discover import HiveTask, discover
     from .kinds import detect_kind
+    from .locate import HiveTask, discover
     from .schema import FACTS_COLUMNS, KEYS_COLUMNS, HiveFacts, KeyRow, NicFacts
     from .worker import HiveResult, ScanOptions, survey_hive
 
@@ -40,7 +40,7 @@ __all__ = ["FACTS_COLUMNS", "KEYS_COLUMNS", "ConversionAssessment", "HiveFacts",
 
 _HOMES = {"ScanStats": "batch", "scan": "batch", "survey": "batch",
           "ConversionAssessment": "conversion", "assess_conversion": "conversion",
-          "HiveTask": "discover", "discover": "discover", "detect_kind": "kinds",
+          "HiveTask": "locate", "discover": "locate", "detect_kind": "kinds",
           "FACTS_COLUMNS": "schema", "KEYS_COLUMNS": "schema", "HiveFacts": "schema",
           "KeyRow": "schema", "NicFacts": "schema", "HiveResult": "worker",
           "ScanOptions": "worker", "survey_hive": "worker"}

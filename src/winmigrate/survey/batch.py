@@ -23,8 +23,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from functools import partial
 
-from .discover import HiveTask, discover
 from .keyrows import DEFAULT_MAX_DATA
+from .locate import HiveTask, discover
 from .output import open_output
 from .runners import make_runner
 from .worker import HiveResult, ScanOptions, error_result, survey_hive

@@ -23,6 +23,7 @@ be read) or a line in ``problems``.
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 from contextlib import ExitStack
@@ -105,39 +106,49 @@ def _open(path: str, strict: bool) -> Hive:
 def hive_facts(path: str, *, sha256: str | None, size: int | None, logs: tuple[str, ...] = (),
                software: str | None = None, guest: str | None = None) -> HiveFacts:
     """The facts row of the hive file at ``path`` (see the module docstring)."""
-    row = blank_facts(path, sha256, size)
-    row["guest"] = guest
-    row["logs"] = [os.path.basename(p) for p in logs]
-    problems: list[str] = []
+    base = blank_facts(path, sha256, size)
+    base["guest"] = guest
+    base["logs"] = [os.path.basename(p) for p in logs]
     file_type = _file_type(path)
     if file_type not in (None, 0):
-        row["kind"] = "log"
-        row["kind_evidence"] = f"base block file type {file_type}"
-        problems.append(f"a transaction log (file type {file_type}) without its primary file "
-                        "next to it")
+        base["kind"] = "log"
+        base["kind_evidence"] = f"base block file type {file_type}"
+        _finish(base, [f"a transaction log (file type {file_type}) without its primary file "
+                       "next to it"])
+        return base
+    strict_error: WinmigrateError | None = None
+    for strict in (True, False):
+        # A strict read can fail when opening or later, on a damaged key deep down: then the
+        # whole row is made again from a tolerant read.
+        row = copy.deepcopy(base)
+        problems = [] if strict_error is None else [
+            f"strict read failed: {_one_line(strict_error)}"]
+        try:
+            hive = _open(path, strict)
+        except HiveFileError as e:
+            return _failed(row, e)
+        except WinmigrateError as e:
+            if strict:
+                strict_error = e
+                continue
+            return _failed(row, strict_error or e, path)
+        try:
+            with hive:
+                row["read_mode"] = "strict" if strict else "tolerant"
+                _describe_hive(row, hive, problems)
+                if row["kind"] == "SYSTEM":
+                    _system_facts(row, hive, software, problems)
+                elif row["kind"] == "SOFTWARE":
+                    _software_facts(row, hive, problems)
+                problems.extend(str(p) for p in hive.problems)
+        except WinmigrateError as e:
+            if strict:
+                strict_error = e
+                continue
+            return _failed(row, strict_error or e, path)
         _finish(row, problems)
         return row
-    try:
-        hive = _open(path, strict=True)
-        row["read_mode"] = "strict"
-    except HiveFileError as e:
-        return _failed(row, e)
-    except WinmigrateError as strict_error:
-        try:
-            hive = _open(path, strict=False)
-        except WinmigrateError:
-            return _failed(row, strict_error, path)
-        row["read_mode"] = "tolerant"
-        problems.append(f"strict read failed: {_one_line(strict_error)}")
-    with hive:
-        _describe_hive(row, hive, problems)
-        if row["kind"] == "SYSTEM":
-            _system_facts(row, hive, software, problems)
-        elif row["kind"] == "SOFTWARE":
-            _software_facts(row, hive, problems)
-        problems.extend(str(p) for p in hive.problems)
-    _finish(row, problems)
-    return row
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _failed(row: HiveFacts, e: BaseException, path: str | None = None) -> HiveFacts:

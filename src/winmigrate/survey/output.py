@@ -192,7 +192,10 @@ class ParquetOutput(Output):
         else:
             for name in self._parts():
                 os.unlink(os.path.join(folder, name))
-        self._stamp = time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}"
+        import uuid
+
+        # unique to this run: parts of two runs never collide, and sort by time
+        self._stamp = time.strftime("%Y%m%d-%H%M%S") + f"-{uuid.uuid4().hex[:8]}"
         self._count = 0
         self._writer: Any = None
         self._tmp = self._name = ""

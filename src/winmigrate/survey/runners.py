@@ -112,7 +112,8 @@ class ProcessRunner(Runner[T, R]):
         while True:
             if suspects:
                 if not pending:
-                    pending[pool.submit(fn, suspects[0])] = (suspects.popleft(), True)
+                    suspect = suspects.popleft()
+                    pending[pool.submit(fn, suspect)] = (suspect, True)
             else:
                 while not exhausted and len(pending) < limit:
                     try:

@@ -10,9 +10,9 @@ import hashlib
 import time
 from dataclasses import dataclass
 
-from .discover import HiveTask
 from .facts import blank_facts, hive_facts
 from .keyrows import DEFAULT_MAX_DATA, ArrowKeys, JsonKeys, KeyEncoder, write_key_rows
+from .locate import HiveTask
 from .schema import HiveFacts, clean_text
 
 TYPE_CHECKING = False
