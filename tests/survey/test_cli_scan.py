@@ -38,11 +38,11 @@ def test_keys_to_a_file_with_progress(survey_tree: Path, tmp_path: Path) -> None
     first = run("scan", *two, "--keys", "-o", out, "--max-data", "8")
     assert "scanned 2 hives" in first.stderr and "0 already there" in first.stderr
     again = run("scan", *two, "--keys", "-o", out, "--max-data", "8")
-    assert "scanned 1 hives" in again.stderr and "1 already there" in again.stderr
+    assert "scanned 1 hive, " in again.stderr and "1 already there" in again.stderr
     lines = out.read_text(encoding="utf-8").splitlines()
     assert len(lines) == len(set(lines))
     fresh = run("scan", two[0], "--keys", "-o", out, "--overwrite", "--max-data", "8")
-    assert "scanned 1 hives" in fresh.stderr
+    assert "scanned 1 hive, " in fresh.stderr
     assert len(out.read_text(encoding="utf-8").splitlines()) == len(rows)
 
 

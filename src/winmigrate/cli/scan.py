@@ -151,7 +151,8 @@ def cmd_scan(args: argparse.Namespace) -> int:
         progress.close()
     where = args.output if args.output not in (None, "-") else "standard output"
     rows = f", {stats.rows:,} rows" if args.table == "keys" else ""
-    print(f"winmigrate: scanned {stats.done:,} hives{rows} in {stats.elapsed:.1f} s "
+    hives = "hive" if stats.done == 1 else "hives"
+    print(f"winmigrate: scanned {stats.done:,} {hives}{rows} in {stats.elapsed:.1f} s "
           f"({stats.rate:.1f} hives/s on {stats.runner}) into {where}; "
           f"{stats.errors:,} unreadable, {stats.skipped:,} already there", file=sys.stderr)
     return 0

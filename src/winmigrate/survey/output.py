@@ -174,7 +174,7 @@ class ParquetOutput(Output):
 
     def __init__(self, folder: str, table: str, *, resume: bool = True,
                  part_seconds: float = 60.0, facts_rows: int = 2000,
-                 keys_rows: int = 5_000_000, row_group_rows: int = 131072) -> None:
+                 keys_rows: int = 5_000_000, row_group_rows: int = 65536) -> None:
         self._pa: Any = require_pyarrow()
         self._pq: Any = self._pa.parquet
         self.table = table

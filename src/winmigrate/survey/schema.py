@@ -216,7 +216,7 @@ KEYS_COLUMNS: tuple[Column, ...] = (
     Column("path", "string", "the hive file, absolute"),
     Column("sha256", "string", "SHA-256 of the hive file"),
     Column("entry", "string", "key, value, or problem (something skipped or unreadable)"),
-    Column("key", "string", "key path below the root, \\-separated (\"\" is the root)"),
+    Column("key", "string", "key path below the root, backslash-separated (\"\" is the root)"),
     Column("last_written", "timestamp", "the key's last-written time (value rows: their "
                                         "key's); null when not a valid date"),
     Column("filetime", "uint64", "the same as the raw FILETIME (100 ns ticks since 1601)"),
