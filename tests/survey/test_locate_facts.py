@@ -134,6 +134,24 @@ def test_what_is_not_a_hive(tmp_path: Path) -> None:
     assert row["problems"][0].startswith("strict read failed: ")  # type: ignore[index]
 
 
+def test_check_notes_are_kept_apart_from_problems(tmp_path: Path) -> None:
+    """What Windows tolerates on load (here a stale max subkey name length) is a note: listed
+    in ``notes``, not in ``problems``, and ``check_ok`` stays true."""
+    import struct
+
+    from winmigrate.regf import layout as L
+
+    hive = winmigrate.create("ROOT", (1, 5))
+    hive.root.create_key("Parent").create_key("AChildWithALongName")
+    data = bytearray(hive.to_bytes())
+    parent = winmigrate.Hive.from_bytes(bytes(data)).key("Parent").offset
+    struct.pack_into("<I", data, 4096 + parent + 4 + L.NK_OFF_MAX_NAME, 1)
+    (tmp_path / "noted.hiv").write_bytes(bytes(data))
+    row = hive_facts(str(tmp_path / "noted.hiv"), sha256=None, size=None)
+    assert row["check_ok"] is True and row["problems"] == [] and row["problem_count"] == 0
+    assert len(row["notes"]) == 1 and "Parent" in row["notes"][0]
+
+
 def test_dirty_hives_are_reported(tmp_path: Path) -> None:
     data = bytearray((FIXTURES / "xen_win7_small.hiv").read_bytes())
     data[4:8] = (int.from_bytes(data[4:8], "little") + 1).to_bytes(4, "little")  # seq1 != seq2

@@ -7,6 +7,7 @@ How each fact is read:
   when they allow it), strictly; when the strict open fails, tolerantly (``read_mode``);
 - ``state``: ``clean``, ``recovered`` (dirty on disk, logs replayed) or ``unrecovered``;
 - ``problems``: Windows' load-time checks (``Hive.check``) plus what a tolerant read skipped;
+  ``notes``: what the checks found that Windows tolerates or repairs on load;
 - ``kind``: ``winmigrate.survey.kinds``;
 - SYSTEM: control sets (``Select``), ``ComputerName``, the architecture from
   ``<current set>\\Control\\Session Manager\\Environment\\PROCESSOR_ARCHITECTURE``, the NICs of
@@ -65,7 +66,7 @@ def blank_facts(path: str, sha256: str | None = None, size: int | None = None,
         path=path, sha256=sha256, size=size, guest=None, kind="other", kind_evidence=None,
         logs=[], regf_version=None, root_name=None, embedded_name=None, last_written=None,
         state=None, recovery=None, read_mode=None, check_ok=None, problem_count=0, problems=[],
-        keys=None, values=None, error=None, error_type=None, windows_product=None,
+        notes=[], keys=None, values=None, error=None, error_type=None, windows_product=None,
         windows_version=None, windows_build=None, windows_family=None, windows_source=None,
         architecture=None, architecture_source=None, computer_name=None,
         control_set_current=None, control_sets_in_use=[], control_sets_present=[],
@@ -200,6 +201,7 @@ def _describe_hive(row: HiveFacts, hive: Hive, problems: list[str]) -> None:
         row["check_ok"] = False
         return
     row["check_ok"] = report.ok
+    row["notes"] = [clean_text(str(n)) for n in report.notes[:MAX_PROBLEMS]]
     row["keys"] = report.keys
     row["values"] = report.values
     problems.extend(str(p) for p in report.problems)

@@ -102,6 +102,7 @@ class HiveFacts(TypedDict):
     check_ok: bool | None
     problem_count: int
     problems: list[str]
+    notes: list[str]
     keys: int | None
     values: int | None
     error: str | None
@@ -154,9 +155,12 @@ FACTS_COLUMNS: tuple[Column, ...] = (
     Column("recovery", "string", "what log recovery did, one line (dirty hives)"),
     Column("read_mode", "string", "strict, or tolerant when a strict read failed (then the "
                                   "problems list what was skipped)"),
-    Column("check_ok", "bool", "Windows' load-time checks (Hive.check) found nothing"),
+    Column("check_ok", "bool", "Windows' load-time checks (Hive.check) found no problem "
+                               "(notes aside)"),
     Column("problem_count", "int64", "problems found by the checks and the tolerant read"),
     Column("problems", "list<string>", "the first 20 problems, one line each"),
+    Column("notes", "list<string>", "the first 20 notes of the checks: what Windows tolerates "
+                                    "or repairs on load, one line each"),
     Column("keys", "int64", "number of keys (counted by the checks)"),
     Column("values", "int64", "number of values"),
     Column("error", "string", "why the file could not be read at all (then most other "
