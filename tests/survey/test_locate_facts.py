@@ -109,6 +109,11 @@ def test_loose_system_and_software(survey_tree: Path) -> None:
     assert system["windows_product"] == "Windows Server 2008 R2 Enterprise"
     assert system["nics"] and system["nics"][0]["ipv4"] == ["192.0.2.10/24"]  # type: ignore[index]
     assert system["xen_uninstallers"] == ["Citrix XenServer Tools"]
+    # neither the fixture SYSTEM (no PROCESSOR_ARCHITECTURE) nor its SOFTWARE (no BuildLabEx,
+    # no Wow6432Node) says the architecture: winmigrate convert would refuse to pick drivers
+    assert system["architecture"] is None and system["architecture_source"] is None
+    assert system["convert_ok"] is False and len(system["convert_blockers"]) == 1
+    assert "processor architecture" in system["convert_blockers"][0]
     assert software["kind"] == "SOFTWARE" and software["windows_version"] == "6.1.7601"
     assert software["convert_ok"] is None and software["nics"] == []
     assert rows["types.hiv"]["kind"] == "other" and rows["types.hiv"]["error"] is None
