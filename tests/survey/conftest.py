@@ -16,9 +16,11 @@ def survey_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_survey_tree(tmp_path_factory.mktemp("survey"))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def dask_client() -> Iterator[Any]:
-    """A client of a LocalCluster: two single-threaded worker processes."""
+    """A client of a LocalCluster: two single-threaded worker processes, shared by the tests of
+    a module (starting one costs a second or two) and stopped after it, so that its workers do
+    not linger through the rest of the test run."""
     distributed = pytest.importorskip("distributed")
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                        dashboard_address=None)

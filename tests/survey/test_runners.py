@@ -53,6 +53,28 @@ def test_dask_gives_the_same_facts(survey_tree: Path, serial_facts: set[str],
     assert dask_client.status == "running"  # a client given by the caller stays open
 
 
+def test_the_cli_on_a_running_cluster(survey_tree: Path, serial_facts: set[str],
+                                      dask_client: Any) -> None:
+    """``winmigrate scan --scheduler tcp://...``: the command connects to a cluster that is
+    already running (this module's LocalCluster), as it would to a real one."""
+    from tests.cli_tools.util import run
+
+    address = dask_client.scheduler.address
+    assert address.startswith("tcp://")
+    r = run("scan", survey_tree, "--scheduler", address, "--no-progress", timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert f"on Dask at {address}, 2 worker thread(s)" in r.stderr
+    fields = ("path", "sha256", "kind", "error", "problem_count", "windows_version",
+              "architecture", "convert_ok", "convert_blockers", "nics")
+
+    def brief(row: dict[str, Any]) -> str:
+        return json.dumps([row[f] for f in fields], sort_keys=True)
+
+    got = {brief(json.loads(line)) for line in r.stdout.splitlines()}
+    assert got == {brief(json.loads(row)) for row in serial_facts}
+    assert dask_client.status == "running"
+
+
 def _keys(results: Any) -> set[str]:
     rows = set()
     for result in results:
