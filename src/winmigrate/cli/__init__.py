@@ -23,7 +23,7 @@ EXIT_USAGE = 2
 
 # Command modules, in the order their commands appear in --help.
 _COMMAND_MODULES = ("read", "edit", "export", "check", "diff", "search", "logs", "net", "system",
-                    "migrate", "convert", "completion")
+                    "migrate", "convert", "scan", "completion")
 
 
 def build_parser() -> argparse.ArgumentParser:
