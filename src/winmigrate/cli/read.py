@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import sys
 
-from ..errors import ValueNotFoundError
 from .common import add_hive_options, normalize_key_path, open_hive, print_json, safe_text
 from .output import format_data, hexdump, key_to_dict, type_name, value_name, value_to_dict
 
@@ -168,6 +167,10 @@ def _print_value(value: Value, *, single: bool) -> None:
 
 
 def cmd_get(args: argparse.Namespace) -> int:
+    if args.raw and args.value is None:
+        from ..errors import UsageError
+
+        raise UsageError("--raw writes one value's bytes: give its name after the key path")
     with open_hive(args.hive, args=args) as hive:
         key = hive.key(normalize_key_path(args.path, hive=hive))
         if args.value is not None:
@@ -181,8 +184,6 @@ def cmd_get(args: argparse.Namespace) -> int:
                 _print_value(value, single=True)
             return 0
         values = key.values()
-        if args.raw:
-            raise ValueNotFoundError(key.path, "(give a value name with --raw)")
         if args.json:
             print_json([value_to_dict(v) for v in values])
         else:

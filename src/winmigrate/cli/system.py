@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from ..errors import UsageError
+from . import writing
 from .common import add_hive_options, open_hive, print_json, safe_text
 
 if TYPE_CHECKING:
@@ -37,10 +38,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def add_write_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--dry-run", action="store_true",
-                   help="show the changes as a diff without writing anything")
-    p.add_argument("--no-backup", action="store_true",
-                   help="do not keep the previous hive (and its logs) as *.bak")
+    writing.add_write_options(p, logs=False)
     p.add_argument("--json", action="store_true", help="print the changes as JSON")
 
 
@@ -113,14 +111,10 @@ def run_write(args: argparse.Namespace, path: str,
             print_json({"dry_run": args.dry_run, "changes": [c.to_dict() for c in changes]})
         else:
             print_changes(changes)
-        if args.dry_run or not changes:
-            return 0
-        apply_changes(hive, changes)
-        hive.save(backup=not args.no_backup)
-        if not args.json:
-            print(f"winmigrate: {len(changes)} change(s) written to {path}"
-                  + ("" if args.no_backup else f" (previous file kept as {path}.bak)"),
-                  file=sys.stderr)
+        if not args.dry_run and changes:
+            apply_changes(hive, changes)
+            writing.save(hive, args)
+    writing.print_summary([path], len(changes), args)
     return 0
 
 
