@@ -28,13 +28,11 @@ EXIT_USAGE = 2
 #: Set by ``main`` when the command line asks for JSON: errors are then JSON too.
 json_errors = False
 
-_TOLERANT_COMMANDS = "info, ls, get, find, timeline, export and net"
-
-
 def _tolerant(options: Mapping[str, str]) -> str:
     if "--tolerant" in options:
         return "--tolerant reads around it and reports what was skipped"
-    return f"--tolerant (on {_TOLERANT_COMMANDS}) reads around it and reports what was skipped"
+    return ("info, ls, get, find, timeline, export and net read around it with --tolerant, and "
+            "report what was skipped")
 
 
 def _logs_ignore(options: Mapping[str, str]) -> str:

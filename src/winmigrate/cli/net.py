@@ -95,10 +95,6 @@ def _read(args: argparse.Namespace) -> tuple[list[Interface], GlobalSettings]:
     with open_hive(args.hive, args=args) as hive:
         nics = interfaces(hive, args.control_set)
         settings = global_settings(hive, args.control_set)
-        problems = list(hive.problems)
-    if problems:
-        print(f"winmigrate: warning: {len(problems)} damaged structure(s) skipped while reading",
-              file=sys.stderr)
     return nics, settings
 
 

@@ -12,7 +12,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
 
-    from ..hive import Hive, Value
+    from ..hive import Value
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -70,16 +70,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     intermixed(p)
 
 
-def _report_problems(hive: Hive) -> None:
-    if hive.problems:
-        print(f"winmigrate: warning: {len(hive.problems)} damaged structure(s) skipped:",
-              file=sys.stderr)
-        for problem in hive.problems[:20]:
-            print(f"  {problem}", file=sys.stderr)
-        if len(hive.problems) > 20:
-            print(f"  ... and {len(hive.problems) - 20} more", file=sys.stderr)
-
-
 def cmd_info(args: argparse.Namespace) -> int:
     with open_hive(args.hive, args=args) as hive:
         bb = hive.base_block
@@ -102,10 +92,15 @@ def cmd_info(args: argparse.Namespace) -> int:
         if hive.recovery is not None:
             info["recovery"] = hive.recovery.to_dict()
         if not args.quick:
+            from .progress import Progress
+
             keys = values = 0
-            for key in hive.walk():
-                keys += 1
-                values += key.value_count
+            with Progress("counting", "keys") as progress:
+                for key in hive.walk():
+                    keys += 1
+                    values += key.value_count
+                    if not keys & 0xFF:
+                        progress(keys)
             info["keys"] = keys
             info["values"] = values
         if hive.problems:
@@ -123,7 +118,6 @@ def cmd_info(args: argparse.Namespace) -> int:
                 print(f"{k.replace('_', ' '):<{width}}  {v}")
             if hive.recovery is not None:
                 print(f"{'recovery':<{width}}  {hive.recovery.summary()}")
-            _report_problems(hive)
     return 0
 
 
@@ -143,7 +137,6 @@ def cmd_ls(args: argparse.Namespace) -> int:
             for value in key.values():
                 print(f"  {value_name(value)}  {type_name(value.type_number)}  "
                       f"{format_data(value)}")
-        _report_problems(hive)
     return 0
 
 
@@ -189,5 +182,4 @@ def cmd_get(args: argparse.Namespace) -> int:
         else:
             for value in values:
                 _print_value(value, single=False)
-        _report_problems(hive)
     return 0

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from ..hive import Hive
     from ..windows.changes import Change
     from ..windows.controlsets import ControlSetSelection
+    from ..windows.services import Service
 
 _FMT = argparse.RawDescriptionHelpFormatter
 _TYPES = {"kernel": 0x1, "filesystem": 0x2, "own": 0x10, "share": 0x20}
@@ -76,6 +77,7 @@ def print_changes(changes: Sequence[Change], *, out: Callable[[str], None] = pri
         out("no changes: the hive is already as wanted")
         return
     from ..windows.changes import ChangeKind
+    from .diff import describe
 
     width = min(max((len(c.value or "(default)") for c in changes if c.value is not None),
                     default=0), 32)
@@ -95,9 +97,9 @@ def print_changes(changes: Sequence[Change], *, out: Callable[[str], None] = pri
             continue
         name = safe_text(c.value or "(default)")
         if c.before is not None:
-            out(f"  - {name:<{width}}  {safe_text(str(c.before))}")
+            out(f"  - {name:<{width}}  {describe(int(c.before.type), c.before.raw)}")
         if c.after is not None:
-            out(f"  + {name:<{width}}  {safe_text(str(c.after))}")
+            out(f"  + {name:<{width}}  {describe(int(c.after.type), c.after.raw)}")
 
 
 def run_write(args: argparse.Namespace, path: str,
@@ -212,7 +214,7 @@ def _enum_text(value: object) -> str:
     if value is None:
         return "-"
     name = getattr(value, "name", None)
-    return f"{int(value)}:{name.lower()}" if name else str(value)  # type: ignore[call-overload]
+    return f"{int(value)} ({name.lower()})" if name else str(value)  # type: ignore[call-overload]
 
 
 def cmd_services_list(args: argparse.Namespace) -> int:
@@ -240,15 +242,59 @@ def cmd_services_show(args: argparse.Namespace) -> int:
         svc = get_service(hive, args.name, args.control_set)
         if svc is None:
             raise KeyNotFoundError(f"Services\\{args.name}")
-        data = svc.to_dict()
         if args.json:
-            print_json(data)
+            print_json(svc.to_dict())
             return 0
-        for key, value in data.items():
-            if value in (None, [], {}):
-                continue
-            print(f"{key.replace('_', ' '):<20} {safe_text(str(value))}")
+        for label, text in _service_rows(svc):
+            print(f"{label:<20} {text}")
+        for w in svc.warnings:
+            print(f"winmigrate: warning: {svc.name}: {safe_text(w)}", file=sys.stderr)
     return 0
+
+
+def _service_rows(svc: Service) -> list[tuple[str, str]]:
+    """Every field set, as text (the JSON form has them all, raw)."""
+    from ..windows.services import ServiceType
+
+    rows = [("name", safe_text(svc.name)), ("control set", svc.control_set or "-")]
+    if svc.type is not None:
+        flags = [m.name.lower().replace("_", " ") for m in ServiceType
+                 if m.name and m & svc.type]
+        rows.append(("type", f"0x{int(svc.type):x} ({', '.join(flags) or 'no known flag'})"))
+    for label, value in (("start", svc.start), ("error control", svc.error_control)):
+        if value is not None:
+            rows.append((label, _enum_text(value)))
+    if svc.delayed_auto_start is not None:
+        rows.append(("delayed start", "yes" if svc.delayed_auto_start else "no"))
+    for label, text in (("image path", svc.image_path), ("display name", svc.display_name),
+                        ("description", svc.description), ("group", svc.group),
+                        ("object name", svc.object_name)):
+        if text is not None:
+            rows.append((label, safe_text(text)))
+    for label, items in (("depend on service", svc.depend_on_service),
+                         ("depend on group", svc.depend_on_group), ("owners", svc.owners)):
+        if items:
+            rows.append((label, ", ".join(safe_text(i) for i in items)))
+    if svc.tag is not None:
+        rows.append(("tag", str(svc.tag)))
+    for name, value in svc.start_override.items():
+        rows.append((f"start override {safe_text(name)}", _enum_text(value)))
+    for name, param in svc.parameters.items():
+        rows.append((f"parameter {safe_text(name or '(default)')}", _param_text(param)))
+    return rows
+
+
+def _param_text(value: object) -> str:
+    from ..windows.changes import RegValue
+    from .diff import describe
+
+    if isinstance(value, RegValue):
+        return describe(int(value.type), value.raw)
+    if isinstance(value, bytes):
+        return value.hex(" ") or "(empty)"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(safe_text(str(v)) for v in value)
+    return safe_text(str(value))
 
 
 def cmd_services_add(args: argparse.Namespace) -> int:
@@ -417,6 +463,7 @@ def _register_xen(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 def cmd_xen_detect(args: argparse.Namespace) -> int:
     from ..windows.xen import detect
+    from .diff import describe
 
     sets = parse_control_sets(args.control_sets)
     with open_hive(args.hive, args=args) as hive:
@@ -442,12 +489,14 @@ def cmd_xen_detect(args: argparse.Namespace) -> int:
     for c in report.critical_devices:
         print(f"  cdd      {c.control_set}  {safe_text(c.key_name)} -> {c.service}")
     for f in report.filters:
-        print(f"  filter   {safe_text(f.key)}  {f.value} = {list(f.entries)}")
+        print(f"  filter   {safe_text(f.key)}  {f.value} = "
+              f"{', '.join(safe_text(e) for e in f.entries)}")
     for n in report.nics:
         print(f"  nic      {n.control_set}  {n.guid}  {safe_text(n.label)}  "
               f"{safe_text(n.driver_desc or '')}  ({n.xen_evidence})")
     for u in report.unplug:
-        print(f"  unplug   {safe_text(u.key)}  {u.value} = {u.data}")
+        shown = describe(int(u.data.type), u.data.raw)
+        print(f"  unplug   {safe_text(u.key)}  {u.value} = {shown}")
     for cs in report.legacy_xenevtchn:
         print(f"  legacy   {cs}  xenevtchn (needs NoPVBoot=1)")
     for un in report.uninstallers:
