@@ -108,22 +108,35 @@ def open_hive(path: str, *, writable: bool = False, args: argparse.Namespace | N
     hive = open_hive_file(path, writable=writable, strict=strict, logs=logs,  # type: ignore[arg-type]
                           force=bool(writable and getattr(args, "force", False)))
     OPENED[slot] = (path, hive)
-    warn_if_dirty(path, hive.dirty, hive.recovery, logs)
+    if hive.dirty and (hive.recovery is None or not hive.recovery.applied):
+        if writable:  # it could not be saved: say so now, before any plan is made
+            from ..errors import DirtyHiveError
+
+            hive.close()
+            raise DirtyHiveError(f"{path}: the hive is dirty and none of its transaction logs "
+                                 "could be applied; changing it would lose the changes they "
+                                 f"hold ({logs_hint(args)})")
+        warn_if_dirty(path, hive.recovery, logs, args)
     return hive
 
 
-def warn_if_dirty(path: str, dirty: bool, recovery: RecoveryReport | None,
-                  logs: str | list[str]) -> None:
-    """Say so when a dirty hive is read as its primary file is, without its logs' changes."""
-    if not dirty or (recovery is not None and recovery.applied):
-        return
+def logs_hint(args: argparse.Namespace | None) -> str:
+    if args is not None and hasattr(args, "log_files"):
+        return "put its .LOG1/.LOG2 files next to it, or name them with --log FILE"
+    return ("put its .LOG1/.LOG2 files next to it, or make a clean copy with 'winmigrate "
+            "recover HIVE --log FILE -o CLEAN'")
+
+
+def warn_if_dirty(path: str, recovery: RecoveryReport | None, logs: str | list[str],
+                  args: argparse.Namespace | None) -> None:
+    """Say that a dirty hive is read as its primary file is, without its logs' changes."""
     if logs == "ignore":
         note(f"{path} is dirty: read as the primary file is (--logs ignore), without the "
              "changes its transaction logs hold")
         return
     why = recovery.summary() if recovery is not None else "dirty primary"
     warn(f"{path}: {why}; read as the primary file is, so its latest changes may be missing "
-         "(put its .LOG1/.LOG2 files next to it, or name them with --log FILE)")
+         f"({logs_hint(args)})")
 
 
 def report_skipped() -> None:

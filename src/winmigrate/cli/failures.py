@@ -69,13 +69,16 @@ _HINTS: list[tuple[re.Pattern[str], Callable[[Mapping[str, str]], str]]] = [
     (re.compile(r"\(use winmigrate\.windows\.cdd\)"), lambda o: "(use 'winmigrate cdd add')"),
     (re.compile(r"winmigrate\.(?:convert\.netscript|network)\.(?:build|apply)_script"),
      lambda o: "'winmigrate net script SYSTEM'"),
+    (re.compile(r"it holds a registry hive \(it starts with 'regf'\)"),
+     lambda o: "it holds a registry hive (the hive comes first: winmigrate import HIVE "
+               "FILE.reg)"),
 ]
 
 
 def translate(text: str, options: Mapping[str, str]) -> str:
     """``text`` with the library's hints put in command-line words (``options``: the command's
     option strings and their help)."""
-    if "=" not in text and "winmigrate." not in text:
+    if "=" not in text and "winmigrate." not in text and "regf" not in text:
         return text
     for pattern, words in _HINTS:
         if pattern.search(text):

@@ -105,8 +105,21 @@ def memory_copy(path: str, args: argparse.Namespace) -> Hive:
     logs = logs_argument(args)
     OPENED.append((path, None))
     data, report = recover_file(path, logs)
-    warn_if_dirty(path, report.primary_dirty, report, logs)
+    if report.primary_dirty and not report.applied:
+        # As the read-only dry runs do: the plan is made on the primary file as it is, and a
+        # real run will refuse. The copy is marked clean so that it can be changed in memory.
+        warn_if_dirty(path, report, logs, args)
+        data = _marked_clean(data)
     return Hive.from_bytes(data, writable=True)
+
+
+def _marked_clean(data: bytes | bytearray) -> bytearray:
+    from ..regf.baseblock import checksum
+
+    image = bytearray(data)
+    image[8:12] = image[4:8]  # secondary sequence = primary
+    image[508:512] = checksum(image).to_bytes(4, "little")
+    return image
 
 
 def resolve_or_create(hive: Hive, path: str) -> tuple[Key, list[str]]:
