@@ -201,8 +201,10 @@ def fish_script(commands: list[Command]) -> str:
     for c in commands:
         cond = f"-n {_fish_quote('__winmigrate_is ' + chr(34) + c.path + chr(34))}"
         for name, help_text in c.subcommands:
-            lines.append(f"complete -c winmigrate {cond} -f -a {_fish_quote(name)} "
-                         f"-d {_fish_quote(' '.join(help_text.split()))}")
+            rule = f"complete -c winmigrate {cond} -f -a {_fish_quote(name)}"
+            if help_text.strip():
+                rule += f" -d {_fish_quote(' '.join(help_text.split()))}"
+            lines.append(rule)
         for o in c.options:
             names = []
             for n in o.names:

@@ -62,6 +62,7 @@ _HINTS: list[tuple[re.Pattern[str], Callable[[Mapping[str, str]], str]]] = [
     (re.compile(r"open it with logs='auto' next to its \.LOG1/\.LOG2 files, or name them with "
                 r"logs=\[\.\.\.\]"), _name_logs),
     (re.compile(r", or open it with force=True"), _force),
+    (re.compile(r"\(strict=False\)"), lambda o: "(--tolerant)"),
     (re.compile(r"\(pass recursive=True to delete them too\)"),
      lambda o: "(use --recursive to delete them too)"),
     (re.compile(r"\(winmigrate\.windows\.drivers\)"),
