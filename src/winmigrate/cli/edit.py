@@ -229,7 +229,8 @@ def cmd_rm(args: argparse.Namespace) -> int:
         if parent is None:
             raise UsageError("the root key of a hive cannot be deleted")
         if key.subkey_count and not args.recursive:
-            raise CommandError(f"key {key.path} has {key.subkey_count} subkeys: use "
+            n = key.subkey_count
+            raise CommandError(f"key {key.path} has {n} subkey{'s' if n != 1 else ''}: use "
                                "--recursive (-r) to delete it with everything below it")
         keys = values = 0
         for k in key.walk():
@@ -249,7 +250,8 @@ def _rm_done(args: argparse.Namespace, deleted: str | None, path: str, name: str
     if args.json:
         print_json({"dry_run": args.dry_run, "deleted": deleted, "path": path, "name": name,
                     "keys": keys, "values": values})
-    print_summary([args.hive], keys + values, args)
+    # a key deleted with its tree is one change, as for import's [-KEY] and the plans
+    print_summary([args.hive], 0 if deleted is None else 1, args)
     return 0
 
 

@@ -104,8 +104,10 @@ def cmd_xen_to_kvm(args: argparse.Namespace) -> int:
                         print(f"#   - {safe_text(cli_words(note, args))}")
             for w in plan.warnings:
                 warn(cli_words(w, args))
+            # the hives a real run writes (or, when it writes nothing, the hives it read)
             written = [args.system]
-            if software is not None and plan.software_changes:
+            if software is not None and (plan.software_changes or args.dry_run
+                                         or not plan.changes):
                 written.append(args.software)
             if not args.dry_run and plan.changes:
                 plan.apply()

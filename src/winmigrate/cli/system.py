@@ -489,8 +489,7 @@ def cmd_xen_detect(args: argparse.Namespace) -> int:
     for c in report.critical_devices:
         print(f"  cdd      {c.control_set}  {safe_text(c.key_name)} -> {c.service}")
     for f in report.filters:
-        print(f"  filter   {safe_text(f.key)}  {f.value} = "
-              f"{', '.join(safe_text(e) for e in f.entries)}")
+        print(f"  filter   {safe_text(f.key)}  {f.value} = {_entries(f.entries)}")
     for n in report.nics:
         print(f"  nic      {n.control_set}  {n.guid}  {safe_text(n.label)}  "
               f"{safe_text(n.driver_desc or '')}  ({n.xen_evidence})")
@@ -505,6 +504,12 @@ def cmd_xen_detect(args: argparse.Namespace) -> int:
     for w in report.warnings:
         print(f"winmigrate: warning: {w}", file=sys.stderr)
     return 0
+
+
+def _entries(items: Sequence[str]) -> str:
+    """A filter list: names as they are, an empty one (where Windows stops reading) as ""."""
+    return ", ".join(safe_text(e) if e and e == e.strip() and "," not in e else f'"{safe_text(e)}"'
+                     for e in items)
 
 
 def cmd_xen_neutralise(args: argparse.Namespace) -> int:
