@@ -46,6 +46,8 @@ def test_convert_cli_errors(tmp_path: Path, virtio_tree: Path,
     assert "no conversion to undo" in capsys.readouterr().err
     assert main(["convert", str(tmp_path), "--drivers", str(virtio_tree)]) == 1
     assert "no Windows installation" in capsys.readouterr().err
-    assert main(["convert", str(root), "--drivers", str(tmp_path / "none")]) == 2
+    # a source that is not there is a failure on the input, as a missing hive is
+    assert main(["convert", str(root), "--drivers", str(tmp_path / "none")]) == 1
+    assert "none: no such virtio-win folder or ISO" in capsys.readouterr().err
     assert main(["convert", str(root), "--drivers", str(virtio_tree), "--mac", "zz"]) == 2
     assert "bad MAC" in capsys.readouterr().err
