@@ -58,7 +58,7 @@ class Hive(HiveModel):
         """Open the hive file at ``path`` (see ``winmigrate.open``)."""
         fspath = _check_open_arguments(path, writable, logs, strict, lock, force)
         if writable and not force:
-            _refuse_read_only(fspath)
+            refuse_read_only(fspath)
         try:
             fd = os.open(fspath, os.O_RDWR if writable else os.O_RDONLY)
         except OSError as e:
@@ -321,8 +321,9 @@ def _check_open_arguments(path: object, writable: object, logs: object, strict: 
     return fspath
 
 
-def _refuse_read_only(fspath: str) -> None:
-    """``ReadOnlyHiveError`` when the file has no write permission bit at all."""
+def refuse_read_only(fspath: str) -> None:
+    """``ReadOnlyHiveError`` when the file has no write permission bit at all (what a writable
+    ``open`` checks first; for callers that must know before they start writing other files)."""
     import stat
 
     try:
