@@ -267,8 +267,8 @@ HINTS: list[tuple[Callable[[Path], Path], tuple[str, ...], str]] = [
     (_dirty, ("ls", "{x}", "--logs", "require"), "--logs ignore reads the primary file as it is"),
     (_dirty, ("set", "{x}", "K", "v", "x", "--logs", "require"),
      "--logs ignore (on the read commands) reads the primary file as it is"),
-    (_dirty, ("set", "{x}", "K", "v", "x"), "name them with --log FILE"),
-    (_dirty, ("xen", "neutralise", "{x}"), "name them with --log FILE"),
+    (_dirty, ("set", "{x}", "K", "v", "x"), "'winmigrate recover HIVE --log FILE -o CLEAN'"),
+    (_dirty, ("xen", "neutralise", "{x}"), "'winmigrate recover HIVE --log FILE -o CLEAN'"),
     (_dirty, ("migrate", "xen-to-kvm", "--system", "{x}"),
      "'winmigrate recover HIVE --log FILE -o CLEAN'"),
     (lambda p: copy(WIN10, p), ("cdd", "add", "{x}", VIRTIO_ID, "viostor"),
@@ -472,3 +472,34 @@ def test_writing_commands_open_the_library_with_force_only_when_asked(hive: Path
     hive.chmod(0o444)
     with pytest.raises(winmigrate.ReadOnlyHiveError):
         winmigrate.open(hive, writable=True)
+
+
+def test_log_names_the_transaction_logs(tmp_path: Path) -> None:
+    """--log FILE replays logs kept elsewhere: no warning then. A writing command saves in place,
+    which replays the logs next to the hive, so it points to a clean copy made by recover."""
+    from tests.fuzz.seeds import build_dirty_new, build_system
+
+    primary, logs = build_dirty_new(build_system((1, 5), sets=(1,), extras=False))
+    hive = tmp_path / "SYSTEM"
+    hive.write_bytes(primary)
+    (tmp_path / "kept").mkdir()
+    names = []
+    for role, content in logs.items():
+        (tmp_path / "kept" / f"old.{role}").write_bytes(content)
+        names += ["--log", str(tmp_path / "kept" / f"old.{role}")]
+    r = run("ls", hive)
+    assert r.returncode == 0 and "NOT recovered" in r.stderr and "--log FILE" in r.stderr
+    r = run("ls", hive, *names)
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    r = run("set", hive, "Select", "x", "y", "--no-backup")
+    assert r.returncode == 1
+    assert "make a clean copy with 'winmigrate recover HIVE --log FILE -o CLEAN'" in \
+        one_error_line(r)
+    clean = tmp_path / "SYSTEM.clean"
+    assert run("recover", hive, *names, "-o", clean).returncode == 0
+    r = run("set", clean, "Select", "x", "y", "--no-backup")
+    assert r.returncode == 0, r.stderr
+    with winmigrate.open(clean) as h:
+        assert not h.dirty and h.key("Select").get("x") == "y"
+    r = run("ls", hive, "--logs", "ignore", "--log", "x")
+    assert r.returncode == 2 and "does not go with --logs ignore" in r.stderr

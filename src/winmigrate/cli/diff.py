@@ -55,7 +55,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="write to FILE instead of standard output")
     p.add_argument("--exit-code", action="store_true",
                    help="exit with 1 when the hives differ (0 when they are the same)")
-    add_hive_options(p, tolerant=False)
+    add_hive_options(p, tolerant=False, log_files=False)  # two hives: --log would be ambiguous
     p.set_defaults(handler=cmd_diff)
 
 

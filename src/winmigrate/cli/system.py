@@ -120,9 +120,10 @@ def run_write(args: argparse.Namespace, path: str,
     return 0
 
 
-def _hive_args(p: argparse.ArgumentParser) -> None:
+def _hive_args(p: argparse.ArgumentParser, *, writes: bool = False) -> None:
     p.add_argument("hive", help="the SYSTEM hive file")
-    add_hive_options(p, tolerant=False)
+    # No --log for a write: its in-place save replays the logs found next to the hive.
+    add_hive_options(p, tolerant=False, log_files=not writes)
 
 
 # -- services ---------------------------------------------------------------------------------
@@ -168,7 +169,7 @@ def _register_services(sub: argparse._SubParsersAction[argparse.ArgumentParser])
                             "--start auto --error-control normal \\\n    --image-path "
                             "'C:\\Windows\\KvmConv\\kvmconv.exe' --object-name LocalSystem "
                             "--dry-run", formatter_class=_FMT)
-    _hive_args(p)
+    _hive_args(p, writes=True)
     p.add_argument("name", help="service name")
     p.add_argument("--type", help="kernel, filesystem, own, share or a number (e.g. 0x10)")
     p.add_argument("--start", help="boot, system, auto, demand, disabled or 0-4")
@@ -191,7 +192,7 @@ def _register_services(sub: argparse._SubParsersAction[argparse.ArgumentParser])
                                  "has it (disable rather than delete: it can be undone).",
                      epilog="example:\n  winmigrate services set-start SYSTEM xenvbd disabled",
                      formatter_class=_FMT)
-    _hive_args(p)
+    _hive_args(p, writes=True)
     p.add_argument("name", help="service name (case-insensitive)")
     p.add_argument("start", help="boot, system, auto, demand, disabled or 0-4")
     add_control_sets_option(p)
@@ -203,7 +204,7 @@ def _register_services(sub: argparse._SubParsersAction[argparse.ArgumentParser])
                                  "control set that has it.",
                      epilog="example:\n  winmigrate services remove SYSTEM KvmConv --dry-run",
                      formatter_class=_FMT)
-    _hive_args(p)
+    _hive_args(p, writes=True)
     p.add_argument("name", help="service name (case-insensitive)")
     add_control_sets_option(p)
     add_write_options(p)
@@ -366,7 +367,7 @@ def _register_cdd(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
                                  "an existing entry (any case) is updated in place.",
                      epilog="example:\n  winmigrate cdd add SYSTEM 'PCI\\VEN_1AF4&DEV_1042&"
                             "REV_01' viostor --dry-run", formatter_class=_FMT)
-    _hive_args(p)
+    _hive_args(p, writes=True)
     p.add_argument("hardware_id", help="e.g. PCI\\VEN_1AF4&DEV_1001&REV_00")
     p.add_argument("service", help="the service that drives it")
     p.add_argument("--class-guid", default="{4D36E97B-E325-11CE-BFC1-08002BE10318}",
@@ -379,7 +380,7 @@ def _register_cdd(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
                      description="Remove the entries of a service or of given hardware IDs.",
                      epilog="example:\n  winmigrate cdd remove SYSTEM --service xenvbd",
                      formatter_class=_FMT)
-    _hive_args(p)
+    _hive_args(p, writes=True)
     p.add_argument("--service", help="remove every entry whose Service is this")
     p.add_argument("--device-id", action="append", default=[], metavar="ID",
                    help="remove this hardware ID's entry (repeatable)")
@@ -442,7 +443,8 @@ def _register_xen(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
                      epilog="example:\n  winmigrate xen detect SYSTEM --software SOFTWARE --json",
                      formatter_class=_FMT)
     _hive_args(p)
-    p.add_argument("--software", help="the SOFTWARE hive (for the uninstallers)")
+    p.add_argument("--software", help="the SOFTWARE hive (for the uninstallers; --log names "
+                                      "the logs of SYSTEM only)")
     add_control_sets_option(p)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=cmd_xen_detect)
@@ -455,7 +457,7 @@ def _register_xen(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
                                  "entries and unplug settings, set xenevtchn\\NoPVBoot=1.",
                      epilog="example:\n  winmigrate xen neutralise SYSTEM --dry-run",
                      formatter_class=_FMT)
-    _hive_args(p)
+    _hive_args(p, writes=True)
     add_control_sets_option(p)
     add_write_options(p)
     p.set_defaults(handler=cmd_xen_neutralise)
@@ -467,7 +469,9 @@ def cmd_xen_detect(args: argparse.Namespace) -> int:
 
     sets = parse_control_sets(args.control_sets)
     with open_hive(args.hive, args=args) as hive:
-        software = open_hive(args.software, args=args) if args.software else None
+        # --log names the logs of SYSTEM, the hive the command is about
+        own = argparse.Namespace(**{**vars(args), "log_files": None})
+        software = open_hive(args.software, args=own) if args.software else None
         try:
             report = detect(hive, software, sets)
         finally:

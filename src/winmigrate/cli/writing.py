@@ -11,7 +11,6 @@ from ..errors import WinmigrateError
 from ..hive.files import create_temporary, fsync_folder
 from .common import (
     OPENED,
-    add_log_files_option,
     logs_argument,
     note,
     open_hive,
@@ -53,10 +52,10 @@ def add_write_options(p: argparse.ArgumentParser, *, logs: bool = True,
                        help="change the hive even if its file is read-only (no write permission "
                             "bit), which is otherwise refused, even for root")
     if logs:
+        # No --log FILE: the in-place save consolidates a dirty file with the logs next to it.
         p.add_argument("--logs", choices=("auto", "require"), default="auto",
                        help="transaction logs of a dirty hive: replay them first (auto, the "
                             "default), or fail if none can be applied (require)")
-        add_log_files_option(p)
 
 
 def open_for_write(path: str, args: argparse.Namespace) -> Hive:
