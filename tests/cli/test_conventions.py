@@ -412,17 +412,16 @@ def test_timeline_to_a_file(tmp_path: Path) -> None:
         [row["path"] for row in json.loads(run("timeline", TYPES_HIVE, "--json").stdout)][:2]
 
 
-def test_export_to_a_terminal_is_readable_text(tmp_path: Path) -> None:
-    """On a terminal (a pseudo-terminal here) the export is text in the terminal's encoding;
-    piped or to a file it stays regedit's UTF-16 (tests/cli_tools/test_export_check.py)."""
+def _on_a_terminal(*args: str | Path) -> str:
+    """What ``winmigrate ARGS`` writes to a terminal (a pseudo-terminal), as text."""
     import pty
     import subprocess
     import sys
 
     leader, follower = pty.openpty()
     env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
-    proc = subprocess.Popen([sys.executable, "-m", "winmigrate", "export", str(TYPES_HIVE),
-                             "Names"], stdout=follower, stderr=subprocess.PIPE, env=env)
+    proc = subprocess.Popen([sys.executable, "-m", "winmigrate", *map(str, args)],
+                            stdout=follower, stderr=subprocess.PIPE, env=env)
     os.close(follower)
     chunks = []
     while True:
@@ -435,12 +434,23 @@ def test_export_to_a_terminal_is_readable_text(tmp_path: Path) -> None:
         chunks.append(chunk)
     os.close(leader)
     assert proc.wait(timeout=60) == 0
-    text = b"".join(chunks).decode("utf-8").replace("\r\n", "\n")
+    return b"".join(chunks).decode("utf-8").replace("\r\n", "\n")
+
+
+def test_export_to_a_terminal_is_readable_text(hive: Path, tmp_path: Path) -> None:
+    """On a terminal the .reg text comes in the terminal's encoding; piped or to a file it stays
+    regedit's UTF-16 (tests/cli_tools/test_export_check.py)."""
+    text = _on_a_terminal("export", TYPES_HIVE, "Names")
     assert text.startswith("Windows Registry Editor Version 5.00\n\n"
                            "[HKEY_LOCAL_MACHINE\\types_1_5\\Names]\n")
     assert "[HKEY_LOCAL_MACHINE\\types_1_5\\Names\\straße]" in text
     assert "\x00" not in text
     assert "terminal" in run("export", "--help").stdout
+    changed = copy(hive, tmp_path / "SYSTEM.new")
+    assert run("set", changed, "Select", "Extra", "é", "--no-backup").returncode == 0
+    text = _on_a_terminal("diff", hive, changed, "--format", "reg")
+    assert text == ("Windows Registry Editor Version 5.00\n\n"
+                    "[HKEY_LOCAL_MACHINE\\SYSTEM\\Select]\n\"Extra\"=\"é\"\n\n")
 
 
 def test_progress_while_info_and_timeline_walk(monkeypatch: pytest.MonkeyPatch) -> None:

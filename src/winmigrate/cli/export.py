@@ -12,6 +12,8 @@ from .writing import AtomicOutput, intermixed, warn
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from ..hive import Hive, Key
     from ..regfile import ExportReport
 
@@ -61,7 +63,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     with open_hive(args.hive, args=args) as hive:
         path = normalize_key_path(args.path, hive=hive)
         source = hive.key(path) if path else hive
-        if args.output == "-" and _is_terminal(sys.stdout):
+        if args.output == "-" and is_terminal(sys.stdout):
             report = _to_terminal(source, args)
         else:
             with Progress("exporting", "keys") as progress, AtomicOutput(args.output) as out:
@@ -90,7 +92,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _is_terminal(stream: object) -> bool:
+def is_terminal(stream: object) -> bool:
     try:
         return bool(stream.isatty())  # type: ignore[attr-defined]
     except (AttributeError, ValueError):
@@ -103,14 +105,19 @@ def _to_terminal(source: Hive | Key, args: argparse.Namespace) -> ExportReport:
     from ..regfile import iter_export
 
     reports: list[ExportReport] = []
+    write_terminal_text(iter_export(source, prefix=args.prefix, regedit4=args.regedit4,
+                                    codepage=args.codepage, report=reports))
+    return reports[0]
+
+
+def write_terminal_text(pieces: Iterable[str]) -> None:
+    """A .reg file's text on the terminal that is standard output."""
     encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
     sys.stdout.flush()
-    for piece in iter_export(source, prefix=args.prefix, regedit4=args.regedit4,
-                             codepage=args.codepage, report=reports):
+    for piece in pieces:
         text = _CONTROL.sub(_escape, piece.replace("\r\n", "\n"))
         sys.stdout.buffer.write(text.encode(encoding, "backslashreplace"))
     sys.stdout.buffer.flush()
-    return reports[0]
 
 
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff]")
