@@ -94,14 +94,14 @@ def logs_argument(args: argparse.Namespace | None) -> str | list[str]:
     return str(logs)
 
 
-def open_hive(path: str, *, writable: bool = False, args: argparse.Namespace | None = None,
-              tolerant: bool | None = None) -> Hive:
+def open_hive(path: str, *, writable: bool = False,
+              args: argparse.Namespace | None = None) -> Hive:
     """Open a hive for a command (tolerant when the command asked for ``--tolerant``; a
     read-only file written only with ``--force``), warning when a dirty hive is read without
     its transaction logs."""
     from ..hive import open as open_hive_file
 
-    strict = not (getattr(args, "tolerant", False) if tolerant is None else tolerant)
+    strict = not getattr(args, "tolerant", False)
     logs = logs_argument(args)
     slot = len(OPENED)
     OPENED.append((path, None))
@@ -120,11 +120,14 @@ def open_hive(path: str, *, writable: bool = False, args: argparse.Namespace | N
     return hive
 
 
+# What to do about a dirty hive's logs, for a command with --log and for one without.
+LOGS_BY_OPTION = "put its .LOG1/.LOG2 files next to it, or name them with --log FILE"
+LOGS_BY_RECOVER = ("put its .LOG1/.LOG2 files next to it, or make a clean copy with 'winmigrate "
+                   "recover HIVE --log FILE -o CLEAN'")
+
+
 def logs_hint(args: argparse.Namespace | None) -> str:
-    if args is not None and hasattr(args, "log_files"):
-        return "put its .LOG1/.LOG2 files next to it, or name them with --log FILE"
-    return ("put its .LOG1/.LOG2 files next to it, or make a clean copy with 'winmigrate "
-            "recover HIVE --log FILE -o CLEAN'")
+    return LOGS_BY_OPTION if hasattr(args, "log_files") else LOGS_BY_RECOVER
 
 
 def warn_if_dirty(path: str, recovery: RecoveryReport | None, logs: str | list[str],

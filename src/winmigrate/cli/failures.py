@@ -28,6 +28,7 @@ EXIT_USAGE = 2
 #: Set by ``main`` when the command line asks for JSON: errors are then JSON too.
 json_errors = False
 
+
 def _tolerant(options: Mapping[str, str]) -> str:
     if "--tolerant" in options:
         return "--tolerant reads around it and reports what was skipped"
@@ -42,10 +43,9 @@ def _logs_ignore(options: Mapping[str, str]) -> str:
 
 
 def _name_logs(options: Mapping[str, str]) -> str:
-    if "--log" in options:
-        return "put its .LOG1/.LOG2 files next to it, or name them with --log FILE"
-    return ("put its .LOG1/.LOG2 files next to it, or make a clean copy with 'winmigrate "
-            "recover HIVE --log FILE -o CLEAN'")
+    from .common import LOGS_BY_OPTION, LOGS_BY_RECOVER
+
+    return LOGS_BY_OPTION if "--log" in options else LOGS_BY_RECOVER
 
 
 def _force(options: Mapping[str, str]) -> str:
