@@ -28,9 +28,11 @@ from .errors import (
     KeyNotFoundError,
     LogReplayError,
     NotWritableError,
+    ReadOnlyHiveError,
     UsageError,
     ValueNotFoundError,
     WinmigrateError,
+    WrongHiveError,
 )
 from .hive import Hive, Key, Value, create, open
 from .version import __version__
@@ -51,11 +53,13 @@ __all__ = [
     "KeyNotFoundError",
     "LogReplayError",
     "NotWritableError",
+    "ReadOnlyHiveError",
     "RegType",
     "UsageError",
     "Value",
     "ValueNotFoundError",
     "WinmigrateError",
+    "WrongHiveError",
     "__version__",
     "create",
     "open",

@@ -18,9 +18,11 @@ __all__ = [
     "KeyNotFoundError",
     "LogReplayError",
     "NotWritableError",
+    "ReadOnlyHiveError",
     "UsageError",
     "ValueNotFoundError",
     "WinmigrateError",
+    "WrongHiveError",
 ]
 
 
@@ -114,6 +116,22 @@ class UsageError(WinmigrateError, ValueError):
 class NotWritableError(UsageError):
     """A change or save was asked of a hive that cannot be written (opened read-only, read
     tolerantly, or dirty without its logs replayed)."""
+
+
+class ReadOnlyHiveError(NotWritableError):
+    """A writable open of a hive file that has no write permission bit (mode 0444...): its
+    owner said "do not change it". Refused even when the process could write it anyway (root);
+    ``open(..., writable=True, force=True)`` overrides. ``path`` is the path as given."""
+
+    def __init__(self, message: str, path: str) -> None:
+        self.path = path
+        super().__init__(message)
+
+
+class WrongHiveError(UsageError):
+    """The operation does not apply to this hive: another kind of hive or Windows release (the
+    CriticalDeviceDatabase of a Windows 10 SYSTEM hive), or two hives that do not belong
+    together. A problem of the input, not of the call."""
 
 
 class KeyExistsError(UsageError):

@@ -18,6 +18,7 @@ from winmigrate.cli.progress import Progress
 
 BASH = shutil.which("bash")
 ZSH = shutil.which("zsh")
+FISH = shutil.which("fish")
 
 
 def _all_commands() -> list[str]:
@@ -65,12 +66,74 @@ def test_bash_completion(bash_script: Path) -> None:
 def test_completion_covers_every_command_and_option() -> None:
     bash = run("completion", "bash").stdout
     zsh = run("completion", "zsh").stdout
+    fish = run("completion", "fish").stdout
     for command in collect(build_parser()):
         if command.path:
             assert f"'{command.path}')" in bash and f"'{command.path}')" in zsh
+            assert f"-n '__winmigrate_is \"{command.path}\"'" in fish
         for option in command.options:
             for name in option.names:
                 assert name in bash and name in zsh
+                flag = f"-l '{name[2:]}'" if name.startswith("--") else f"-s '{name[1:]}'"
+                assert flag in fish, name
+
+
+def _fish_words(line: str) -> list[str]:
+    """A fish command line's words (fish's single quotes: only \\ and \' are escapes)."""
+    words: list[str] = []
+    i = 0
+    while i < len(line):
+        if line[i] == " ":
+            i += 1
+            continue
+        word = ""
+        while i < len(line) and line[i] != " ":
+            if line[i] == "'":
+                i += 1
+                while line[i] != "'":
+                    if line[i] == "\\" and line[i + 1] in "\\'":
+                        i += 1
+                    word += line[i]
+                    i += 1
+            else:
+                word += line[i]
+            i += 1
+        words.append(word)
+    return words
+
+
+def test_fish_completion_by_content() -> None:
+    """fish is not installed where the tests run: its script is checked by content (every rule
+    well formed and guarded by a command path the walk knows), and by fish itself when present."""
+    script = run("completion", "fish").stdout
+    lines = script.splitlines()
+    assert lines[0].startswith("# fish completion for winmigrate")
+    opened = sum(1 for line in lines if line.startswith("function "))
+    assert opened == 2 and sum(1 for line in lines if line == "end") == opened
+    paths = {c.path for c in collect(build_parser())}
+    rules = [_fish_words(line) for line in lines if line.startswith("complete ")]
+    assert rules[0] == ["complete", "-c", "winmigrate", "-e"]
+    for words in rules[1:]:
+        assert words[:4] == ["complete", "-c", "winmigrate", "-n"], words
+        assert words[4].startswith("__winmigrate_is \"") and words[4].endswith('"'), words
+        assert words[4][len('__winmigrate_is "'):-1] in paths, words
+        rest = iter(words[5:])
+        for flag in rest:  # each flag is known, and those that take a value have one
+            assert flag in ("-f", "-x", "-r", "-F", "-a", "-d", "-l", "-s"), words
+            if flag in ("-a", "-d", "-l", "-s"):
+                assert next(rest, "")
+    by = {(w[4], w[w.index("-l") + 1]): w for w in rules[1:] if "-l" in w}
+    fmt = by[('__winmigrate_is "diff"', "format")]
+    assert fmt[fmt.index("-a") + 1] == "text reg json" and "-x" in fmt
+    assert "-F" in by[('__winmigrate_is "export"', "output")]
+    top = [w[w.index("-a") + 1] for w in rules[1:] if w[4] == '__winmigrate_is ""' and "-a" in w]
+    assert {"info", "export", "net", "completion"} <= set(top)
+    nested = [w[w.index("-a") + 1] for w in rules[1:] if w[4] == '__winmigrate_is "net"'
+              and "-a" in w]
+    assert nested == ["show", "script"]
+    assert any(w[4:] == ['__winmigrate_is ""', "-f"] for w in rules[1:])  # no file names
+    if FISH is not None:
+        subprocess.run([FISH, "--no-execute", "-c", script], check=True, timeout=30)
 
 
 @pytest.mark.skipif(ZSH is None, reason="zsh is not installed")

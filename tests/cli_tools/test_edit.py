@@ -99,11 +99,16 @@ def test_a_save_that_cannot_happen_leaves_the_file(hive: Path, monkeypatch: pyte
         return real_open(path, flags, *args)  # type: ignore[arg-type]
 
     monkeypatch.setattr(os, "open", refuse)
-    assert main(["set", str(hive), "Types", "x", "y"]) == 1
+    assert main(["set", str(hive), "Types", "x", "y", "--no-backup"]) == 1
     err = capsys.readouterr().err
     assert "cannot save hive" in err and "Read-only file system" in err
     assert hive.read_bytes() == before
     assert sorted(p.name for p in hive.parent.iterdir()) == ["SYSTEM"]  # no temporary left
+    assert main(["set", str(hive), "Types", "x", "y"]) == 1  # the backup comes first
+    err = capsys.readouterr().err
+    assert "cannot write the backup" in err and "Read-only file system" in err
+    assert hive.read_bytes() == before
+    assert sorted(p.name for p in hive.parent.iterdir()) == ["SYSTEM"]
 
 
 def test_a_hive_locked_by_another_writer(hive: Path) -> None:

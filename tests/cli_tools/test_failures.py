@@ -139,7 +139,7 @@ def test_debug_shows_the_traceback(tmp_path: Path) -> None:
     ("diff", "{good}", "{good}", "--format", "xml"),
     ("find", "{good}", "(", "--regex"),
     ("timeline", "{good}", "--since", "yesterday"),
-    ("completion", "fish"),
+    ("completion", "tcsh"),
     ("export", "{good}", "--prefix", "\\"),
 ])
 def test_bad_command_lines_exit_2(tmp_path: Path, args: tuple[str, ...]) -> None:

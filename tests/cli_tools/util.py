@@ -13,11 +13,11 @@ WINMIGRATE = [sys.executable, "-m", "winmigrate"]
 TYPES_HIVE = FIXTURES / "types_1_5.hiv"
 
 
-def run(*args: str | Path, stdin: bytes | None = None,
-        timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def run(*args: str | Path, stdin: bytes | None = None, timeout: float = 120,
+        cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     """Run ``winmigrate ARGS``; stdout/stderr as text (UTF-8, undecodable bytes escaped)."""
     r = subprocess.run([*WINMIGRATE, *map(str, args)], input=stdin, capture_output=True,
-                       timeout=timeout)
+                       timeout=timeout, cwd=cwd)
     return subprocess.CompletedProcess(r.args, r.returncode,
                                        r.stdout.decode("utf-8", "backslashreplace"),
                                        r.stderr.decode("utf-8", "backslashreplace"))

@@ -46,6 +46,29 @@ def test_convert_cli_errors(tmp_path: Path, virtio_tree: Path,
     assert "no conversion to undo" in capsys.readouterr().err
     assert main(["convert", str(tmp_path), "--drivers", str(virtio_tree)]) == 1
     assert "no Windows installation" in capsys.readouterr().err
-    assert main(["convert", str(root), "--drivers", str(tmp_path / "none")]) == 2
+    # a source that is not there is a failure on the input, as a missing hive is
+    assert main(["convert", str(root), "--drivers", str(tmp_path / "none")]) == 1
+    assert "none: no such virtio-win folder or ISO" in capsys.readouterr().err
     assert main(["convert", str(root), "--drivers", str(virtio_tree), "--mac", "zz"]) == 2
     assert "bad MAC" in capsys.readouterr().err
+
+
+def test_convert_refuses_a_read_only_hive_before_writing_anything(
+        tmp_path: Path, virtio_tree: Path, agent_program: Path) -> None:
+    """A hive without write permission is not changed, even by root: the conversion says so
+    before it writes any file (convert's --force is about --undo, so the hint is chmod)."""
+    from tests.cli_tools.util import one_error_line, run
+
+    root = make_guest(tmp_path / "g", "win7")
+    system = root / "Windows" / "System32" / "config" / "SYSTEM"
+    system.chmod(0o444)
+    original = snapshot(root)
+    r = run("convert", root, "--drivers", virtio_tree, "--agent-program", agent_program)
+    assert r.returncode == 1, (r.stdout, r.stderr)
+    line = one_error_line(r)
+    assert f"{system} is read-only (mode 0444)" in line and "chmod u+w" in line
+    assert "--force" not in line and "force=True" not in line
+    assert snapshot(root) == original
+    r = run("convert", root, "--drivers", virtio_tree, "--agent-program", agent_program,
+            "--dry-run")
+    assert r.returncode == 0 and snapshot(root) == original

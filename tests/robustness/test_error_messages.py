@@ -167,6 +167,12 @@ def _read_only_change(folder: Path) -> object:
         return hive.key("Select").set_value("Current", 2)
 
 
+def _read_only_file(folder: Path) -> object:
+    path = _hive(folder)
+    path.chmod(0o444)
+    return winmigrate.open(path, writable=True)
+
+
 def _tolerant_change(folder: Path) -> object:
     with winmigrate.open(_hive(folder), strict=False) as hive:
         return hive.key("Select").set_value("Current", 2)
@@ -289,6 +295,8 @@ CASES = [
          ("value 'NoSuchValue' not found",), (r"ControlSet001\Services\xenvbd",)),
     Case("read-only hive change", winmigrate.NotWritableError, _read_only_change,
          ("opened read-only",), (), ("writable=True",), proposed=("SYSTEM",)),
+    Case("read-only file, writable open", winmigrate.ReadOnlyHiveError, _read_only_file,
+         ("is read-only (mode 0444)",), ("{path}SYSTEM",), ("chmod u+w", "force=True")),
     Case("tolerant hive change", winmigrate.NotWritableError, _tolerant_change,
          ("tolerant read", "cannot be changed"), (), ("writable=True",),
          proposed=("strict=False", "cannot be changed")),

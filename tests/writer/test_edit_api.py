@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -185,6 +186,32 @@ def test_read_only_tolerant_and_dirty_refuse_to_change(tmp_path: Path) -> None:
         with pytest.raises(winmigrate.DirtyHiveError):
             hive.save()
     assert target.read_bytes() == dirty
+
+
+def test_a_read_only_file_is_not_opened_writable(tmp_path: Path) -> None:
+    """No write permission bit means "do not change it", also for root (who could write it):
+    a writable open is refused unless ``force=True``; reading is not affected."""
+    target = tmp_path / "SYSTEM"
+    target.write_bytes((FIXTURES / "types_1_5.hiv").read_bytes())
+    target.chmod(0o444)
+    with pytest.raises(winmigrate.ReadOnlyHiveError) as info:
+        winmigrate.open(target, writable=True)
+    assert isinstance(info.value, winmigrate.NotWritableError)
+    assert info.value.path == str(target)
+    assert str(info.value) == (f"{target} is read-only (mode 0444): make it writable (chmod u+w) "
+                               "to change it, or open it with force=True")
+    with winmigrate.open(target) as hive:
+        assert hive.root.name == "FIXTURE"
+    with pytest.raises(winmigrate.UsageError, match="force must be True or False"):
+        winmigrate.open(target, writable=True, force=1)  # type: ignore[arg-type]
+    if os.geteuid() != 0:
+        pytest.skip("only root can write a read-only file")
+    with winmigrate.open(target, writable=True, force=True) as hive:
+        hive.root.create_key("Forced")
+        hive.save()
+    with winmigrate.open(target) as hive:
+        assert hive.get_key("Forced") is not None
+    assert target.stat().st_mode & 0o777 == 0o444
 
 
 def test_save_replaces_atomically_and_reopens(tmp_path: Path) -> None:

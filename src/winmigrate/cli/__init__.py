@@ -1,15 +1,15 @@
 """The ``winmigrate`` command line. All formatting lives in this package; each command group is a
 module with a ``register(subparsers)`` function.
 
-Exit codes: 0 success, 1 the command failed on its input (bad hive, missing key, problems found),
-2 the command line itself was wrong.
+Exit codes: 0 success, 1 the command failed on its input (bad hive, missing key, read-only hive,
+problems found), 2 the command line itself was wrong (``failures``; docs/cli.md, "Conventions").
 """
 
 from __future__ import annotations
 
 import sys
 
-from ..errors import UsageError, WinmigrateError
+from ..errors import WinmigrateError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -27,12 +27,12 @@ _COMMAND_MODULES = ("read", "edit", "export", "check", "diff", "search", "logs",
 
 
 def build_parser() -> argparse.ArgumentParser:
-    import argparse
     from importlib import import_module
 
     from ..version import __version__
+    from .failures import Parser
 
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="winmigrate",
         description="Read and rewrite Windows registry hives; move Windows guests from Xen to KVM.",
         epilog="Run 'winmigrate COMMAND --help' for a command's options and an example.",
@@ -54,9 +54,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     raw = sys.argv[1:] if argv is None else list(argv)
     # get/ls/info in their plain forms skip building the parser (start-up is most of their time)
     fast = parse(raw)
-    args: Any = fast if fast is not None else build_parser().parse_args(raw)
+    if fast is not None:
+        args: Any = fast
+    else:
+        from . import failures
+
+        failures.json_errors = failures.wants_json(raw)
+        args = build_parser().parse_args(raw)
+    from .common import OPENED, report_skipped
+
     try:
-        return int(args.handler(args) or 0)
+        code = int(args.handler(args) or 0)
     except KeyboardInterrupt:
         print("winmigrate: interrupted", file=sys.stderr)
         return 130
@@ -70,19 +78,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (WinmigrateError, OSError) as e:
         if args.debug:
             raise
-        print(f"winmigrate: error: {_one_line(e)}", file=sys.stderr)
-        return EXIT_USAGE if isinstance(e, UsageError) and not _is_input_error(e) else EXIT_FAILURE
+        from . import failures
 
-
-def _is_input_error(e: BaseException) -> bool:
-    from ..errors import NotWritableError
-
-    return isinstance(e, NotWritableError)
-
-
-def _one_line(e: BaseException) -> str:
-    text = str(e) or type(e).__name__
-    return " ".join(text.split())
+        failures.json_errors = failures.wants_json(raw)
+        given = [path for path, _hive in OPENED]
+        report_skipped()
+        return failures.report(e, raw, given)
+    report_skipped()
+    return code
 
 
 def run() -> None:  # pragma: no cover - console script wrapper

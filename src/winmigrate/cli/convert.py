@@ -80,6 +80,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(handler=cmd_convert)
 
 
+def _must_exist(path: str, why: str) -> None:
+    import errno
+    import os
+
+    if not os.path.exists(path):
+        raise FileNotFoundError(errno.ENOENT, why, path)
+
+
 class _Bar:
     """A progress line for the file copy (terminal only, after a second)."""
 
@@ -99,12 +107,15 @@ class _Bar:
 def cmd_convert(args: argparse.Namespace) -> int:
     from ..errors import UsageError
 
+    if args.drivers is None and not args.undo:
+        raise UsageError("give the virtio-win source with --drivers (the ISO or a folder)")
+    if args.force and not args.undo:
+        raise UsageError("--force goes with --undo")
+    # A path that is not there is a failure on the input (exit 1), as for a missing hive.
+    _must_exist(args.root, "no such folder (give the mount point of the guest's Windows volume)")
     if args.undo:
         return _undo(args)
-    if args.drivers is None:
-        raise UsageError("give the virtio-win source with --drivers (the ISO or a folder)")
-    if args.force:
-        raise UsageError("--force goes with --undo")
+    _must_exist(args.drivers, "no such virtio-win folder or ISO")
     from ..convert.guest import plan_conversion
     from ..convert.options import AgentOptions, ConvertConfig
 

@@ -52,10 +52,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--prefix", help="--format reg: the key path of the hive's root "
                                     "(default: as 'export' names hive A)")
     p.add_argument("-o", "--output", default="-", metavar="FILE",
-                   help="write to FILE instead of standard output")
+                   help="write to FILE instead of standard output (--format reg on a terminal "
+                        "is shown as text in its encoding, not regedit's UTF-16)")
     p.add_argument("--exit-code", action="store_true",
                    help="exit with 1 when the hives differ (0 when they are the same)")
-    add_hive_options(p, tolerant=False)
+    add_hive_options(p, tolerant=False, log_files=False)  # two hives: --log would be ambiguous
     p.set_defaults(handler=cmd_diff)
 
 
@@ -164,8 +165,13 @@ def cmd_diff(args: argparse.Namespace) -> int:
                                 timestamps=args.timestamps, progress=progress)
         prefix = args.prefix or default_prefix(a)
     if args.format == "reg":
-        with AtomicOutput(args.output) as out:
-            encode_text(reg_pieces(result.changes, prefix), out)
+        from .export import is_terminal, write_terminal_text
+
+        if args.output == "-" and is_terminal(sys.stdout):  # readable, as export does
+            write_terminal_text(reg_pieces(result.changes, prefix))
+        else:
+            with AtomicOutput(args.output) as out:
+                encode_text(reg_pieces(result.changes, prefix), out)
     elif args.format == "json":
         doc = result.to_dict()
         doc["a"] = args.a

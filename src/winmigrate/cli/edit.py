@@ -25,6 +25,7 @@ from .writing import (
     note,
     open_for_write,
     open_input,
+    print_summary,
     resolve_or_create,
     save,
 )
@@ -55,9 +56,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                "expand_sz '\\SystemRoot\\System32\\drivers\\viostor.sys'\n"
                "  winmigrate set SYSTEM 'ControlSet001\\Services\\viostor' DependOnService "
                "-t multi_sz PnP Storport\n"
-               "  winmigrate set NTUSER.DAT 'Software\\X' Blob -t 0xffff0012 --hex 01000000",
+               "  winmigrate set NTUSER.DAT 'Software\\X' Blob -t 0xffff0012 --hex 01000000 "
+               "--dry-run",
         formatter_class=_FMT))
-    p.add_argument("hive", help="the hive file (changed in place, atomically)")
+    p.add_argument("hive", help="the hive file (changed in place, atomically; the previous one "
+                                "kept as HIVE.bak)")
     p.add_argument("path", help="key path (\\ or /; a leading CurrentControlSet is resolved)")
     p.add_argument("name", help="value name ('' for the default value)")
     p.add_argument("value", nargs="*", help="the data (see above)")
@@ -79,19 +82,22 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                     "(-r), which deletes everything below it (like rm -r). The root key cannot "
                     "be deleted. A missing key or value is an error unless --force (-f).",
         epilog="examples:\n"
-               "  winmigrate rm SYSTEM 'ControlSet001\\Services\\xenvbd' -r --backup\n"
+               "  winmigrate rm SYSTEM 'ControlSet001\\Services\\xenvbd' -r --dry-run\n"
                "  winmigrate rm SYSTEM 'ControlSet001\\Control\\Class\\{4d36e97b-e325-11ce-"
                "bfc1-08002be10318}' UpperFilters",
         formatter_class=_FMT))
-    p.add_argument("hive", help="the hive file (changed in place, atomically)")
+    p.add_argument("hive", help="the hive file (changed in place, atomically; the previous one "
+                                "kept as HIVE.bak)")
     p.add_argument("path", help="key path (\\ or /; a leading CurrentControlSet is resolved)")
     p.add_argument("name", nargs="?", help="value name ('' for the default value); without it "
                                            "the key is deleted")
     p.add_argument("-r", "--recursive", action="store_true",
                    help="delete a key that has subkeys, with everything below it")
     p.add_argument("-f", "--force", action="store_true",
-                   help="a missing key or value is not an error")
-    add_write_options(p)
+                   help="a missing key or value is not an error, and a read-only hive file is "
+                        "changed anyway (like rm -f)")
+    p.add_argument("--json", action="store_true", help="print what was deleted as JSON")
+    add_write_options(p, force=False)
     p.set_defaults(handler=cmd_rm)
 
     p = intermixed(sub.add_parser(
@@ -108,16 +114,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                     "timestamps of the keys that change are set to now.",
         epilog="examples:\n"
                "  winmigrate import SYSTEM viostor.reg --dry-run\n"
-               "  winmigrate import SYSTEM viostor.reg --backup\n"
+               "  winmigrate import SYSTEM viostor.reg --no-backup\n"
                "  winmigrate import NTUSER.DAT settings.reg --prefix 'HKEY_USERS\\S-1-5-21-1-2-3"
                "-1001'",
         formatter_class=_FMT))
-    p.add_argument("hive", help="the hive file (changed in place, atomically)")
+    p.add_argument("hive", help="the hive file (changed in place, atomically; the previous one "
+                                "kept as HIVE.bak)")
     p.add_argument("regfile", metavar="FILE.reg", help="the .reg file ('-' for standard input)")
     p.add_argument("--prefix", help="the key path in the file that is the hive's root "
                                     "(default: read off the first key line)")
-    p.add_argument("--dry-run", "-n", action="store_true",
-                   help="show what would change; the hive is only read")
     p.add_argument("--codepage", default="cp1252",
                    help="code page of a REGEDIT4 file (default cp1252)")
     p.add_argument("--json", action="store_true", help="print the changes as JSON")
@@ -183,15 +188,17 @@ def cmd_set(args: argparse.Namespace) -> int:
             value = key.set_value(args.name, data, type_, raw=raw)
         save(hive, args)
         for made in created:
-            note(f"created key {safe_text(made)}")
+            note(f"{'would create' if args.dry_run else 'created'} key {safe_text(made)}")
         if args.json:
             out = value_to_dict(value)
             out["path"] = key.path
+            out["dry_run"] = args.dry_run
             print_json(out)
         else:
             where = safe_text(key.path) or "(root)"
             print(f"{where}  {value_name(value)} = {type_name(value.type_number)} "
                   f"{format_data(value)}")
+        print_summary([args.hive], len(created) + 1, args)
     return 0
 
 
@@ -199,31 +206,34 @@ def cmd_set(args: argparse.Namespace) -> int:
 
 def cmd_rm(args: argparse.Namespace) -> int:
     path = normalize_key_path(args.path)
+    verb = "would delete" if args.dry_run else "deleted"
     with open_for_write(args.hive, args) as hive:
         try:
             key = hive.key(path)
         except KeyNotFoundError:
             if args.force:
                 note(f"no key {safe_text(path)}: nothing to delete")
-                return 0
+                return _rm_done(args, None, path, args.name, 0, 0)
             raise
         if args.name is not None:
             if args.name not in key:
                 if args.force:
                     note(f"no value {args.name!r} in {safe_text(key.path) or '(root)'}: "
                          "nothing to delete")
-                    return 0
+                    return _rm_done(args, None, key.path, args.name, 0, 0)
                 raise ValueNotFoundError(key.path, args.name)
             key.delete_value(args.name)
             save(hive, args)
-            shown = "(default)" if args.name == "" else repr(args.name)
-            print(f"deleted value {safe_text(shown)} of {safe_text(key.path) or '(root)'}")
-            return 0
+            if not args.json:
+                shown = "(default)" if args.name == "" else repr(args.name)
+                print(f"{verb} value {safe_text(shown)} of {safe_text(key.path) or '(root)'}")
+            return _rm_done(args, "value", key.path, args.name, 0, 1)
         parent = key.parent
         if parent is None:
             raise UsageError("the root key of a hive cannot be deleted")
         if key.subkey_count and not args.recursive:
-            raise CommandError(f"key {key.path} has {key.subkey_count} subkeys: use "
+            n = key.subkey_count
+            raise CommandError(f"key {key.path} has {n} subkey{'s' if n != 1 else ''}: use "
                                "--recursive (-r) to delete it with everything below it")
         keys = values = 0
         for k in key.walk():
@@ -232,8 +242,19 @@ def cmd_rm(args: argparse.Namespace) -> int:
         shown = key.path
         parent.delete_key(key.name, recursive=True)
         save(hive, args)
-        print(f"deleted key {safe_text(shown)} ({keys} key{'s' if keys != 1 else ''}, "
-              f"{values} value{'s' if values != 1 else ''})")
+        if not args.json:
+            print(f"{verb} key {safe_text(shown)} ({keys} key{'s' if keys != 1 else ''}, "
+                  f"{values} value{'s' if values != 1 else ''})")
+        return _rm_done(args, "key", shown, None, keys, values)
+
+
+def _rm_done(args: argparse.Namespace, deleted: str | None, path: str, name: str | None,
+             keys: int, values: int) -> int:
+    if args.json:
+        print_json({"dry_run": args.dry_run, "deleted": deleted, "path": path, "name": name,
+                    "keys": keys, "values": values})
+    # a key deleted with its tree is one change, as for import's [-KEY] and the plans
+    print_summary([args.hive], 0 if deleted is None else 1, args)
     return 0
 
 
@@ -311,6 +332,5 @@ def cmd_import(args: argparse.Namespace) -> int:
     verb = "would import" if args.dry_run else "imported"
     print(f"{verb} {safe_text(source)} ({reg.format}, root {safe_text(report.prefix)}): "
           f"{summary(report)}")
-    if args.dry_run:
-        note(f"dry run: {args.hive} was not modified")
+    print_summary([args.hive], sum(report.counts.values()), args)
     return 0

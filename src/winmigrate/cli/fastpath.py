@@ -40,6 +40,7 @@ def parse(argv: list[str]) -> SimpleNamespace | None:
     required, optional, flags, exclusive = _COMMANDS[command]
     values: dict[str, object] = {name: False for name in flags}
     values["logs"] = "auto"
+    values["log_files"] = None
     positionals: list[str] = []
     rest = iter(args[1:])
     for arg in rest:

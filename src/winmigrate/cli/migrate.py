@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
-from .common import open_hive, print_json, safe_text
+from .common import open_hive, print_json, safe_text, warn
 from .system import print_changes
+from .writing import add_write_options, print_summary, save
 
 _FMT = argparse.RawDescriptionHelpFormatter
 
@@ -27,7 +27,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                     "CriticalDeviceDatabase entries on Windows <= 7, DriverDatabase entries on "
                     "Windows >= 8), the Xen PV drivers neutralised, and optionally a first-boot "
                     "service. --dry-run prints the plan as a diff and writes nothing; a real run "
-                    "keeps the previous hives and their logs as *.bak next to them.",
+                    "keeps the previous hives and their logs as *.bak next to them (--no-backup: "
+                    "not).",
         epilog="examples:\n"
                "  winmigrate migrate xen-to-kvm --system SYSTEM --software SOFTWARE --dry-run\n"
                "  winmigrate migrate xen-to-kvm --system SYSTEM --storage-driver vioscsi \\\n"
@@ -56,8 +57,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="also make intelide/pciide/atapi boot drivers")
     p.add_argument("--keep-xen", action="store_true",
                    help="do not neutralise the Xen PV drivers")
-    p.add_argument("--dry-run", action="store_true", help="print the plan; write nothing")
-    p.add_argument("--no-backup", action="store_true", help="do not keep *.bak copies")
+    add_write_options(p, logs=False)
     p.add_argument("--json", action="store_true", help="print the plan as JSON")
     p.add_argument("--logs", choices=("auto", "ignore", "require"), default="auto",
                    help="transaction logs of a dirty hive: replay them (auto, the default), "
@@ -101,20 +101,28 @@ def cmd_xen_to_kvm(args: argparse.Namespace) -> int:
                 if plan.first_boot:
                     print("# still to do at first boot:")
                     for note in plan.first_boot:
-                        print(f"#   - {safe_text(note)}")
+                        print(f"#   - {safe_text(cli_words(note, args))}")
             for w in plan.warnings:
-                print(f"winmigrate: warning: {w}", file=sys.stderr)
-            if args.dry_run or not plan.changes:
-                return 0
-            plan.apply()
-            system.save(backup=not args.no_backup)
-            if software is not None and plan.software_changes:
-                software.save(backup=not args.no_backup)
-            if not args.json:
-                print(f"winmigrate: {len(plan.changes)} change(s) written"
-                      + ("" if args.no_backup else "; previous hives kept as *.bak"),
-                      file=sys.stderr)
+                warn(cli_words(w, args))
+            # the hives a real run writes (or, when it writes nothing, the hives it read)
+            written = [args.system]
+            if software is not None and (plan.software_changes or args.dry_run
+                                         or not plan.changes):
+                written.append(args.software)
+            if not args.dry_run and plan.changes:
+                plan.apply()
+                save(system, args)
+                if software is not None and plan.software_changes:
+                    save(software, args)
         finally:
             if software is not None:
                 software.close()
+    print_summary(written, len(plan.changes), args)
     return 0
+
+
+def cli_words(text: str, args: argparse.Namespace) -> str:
+    """The plan's notes name library functions; say the command instead."""
+    from .failures import translate
+
+    return translate(text, {})

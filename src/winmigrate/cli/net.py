@@ -8,6 +8,7 @@ import sys
 
 from ..errors import UsageError
 from .common import add_hive_options, open_hive, print_json, safe_text
+from .writing import CommandError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -94,10 +95,6 @@ def _read(args: argparse.Namespace) -> tuple[list[Interface], GlobalSettings]:
     with open_hive(args.hive, args=args) as hive:
         nics = interfaces(hive, args.control_set)
         settings = global_settings(hive, args.control_set)
-        problems = list(hive.problems)
-    if problems:
-        print(f"winmigrate: warning: {len(problems)} damaged structure(s) skipped while reading",
-              file=sys.stderr)
     return nics, settings
 
 
@@ -218,14 +215,14 @@ def cmd_script(args: argparse.Namespace) -> int:
         for guid in args.interface:
             norm = normalize_guid(guid)
             if norm is None or norm not in by_guid:
-                raise UsageError(f"no TCP/IP interface {guid} in this control set")
+                raise CommandError(f"no TCP/IP interface {guid} in this control set (see "
+                                   "'winmigrate net show')")
             chosen.append(by_guid[norm])
     else:
         chosen = interfaces_to_migrate(nics)
     if not chosen:
-        print("winmigrate: error: no interface has static settings to re-apply; pick one with "
-              "--interface GUID (see 'winmigrate net show')", file=sys.stderr)
-        return 1
+        raise CommandError("no interface has static settings to re-apply; pick one with "
+                           "--interface GUID (see 'winmigrate net show')")
     match = _match_arg(args.match)
     if isinstance(match, dict) and not args.interface:
         # A GUID=SPEC mapping also says which interfaces to re-apply.
@@ -234,7 +231,8 @@ def cmd_script(args: argparse.Namespace) -> int:
         for guid in match:
             norm = normalize_guid(guid)
             if norm is None or norm not in by_guid:
-                raise UsageError(f"no TCP/IP interface {guid} in this control set")
+                raise CommandError(f"no TCP/IP interface {guid} in this control set (see "
+                                   "'winmigrate net show')")
             chosen.append(by_guid[norm])
     script = build_script(chosen, target=args.target, match=match,
                           known_guids=[n.guid for n in nics], log_file=args.log_file,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import sys
 
-from ..errors import ValueNotFoundError
 from ..regf.timestamps import format_filetime
 from .common import add_hive_options, normalize_key_path, open_hive, print_json, safe_text
 from .output import format_data, hexdump, key_to_dict, type_name, value_name, value_to_dict
@@ -14,7 +13,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
 
-    from ..hive import Hive, Value
+    from ..hive import Value
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -72,16 +71,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     intermixed(p)
 
 
-def _report_problems(hive: Hive) -> None:
-    if hive.problems:
-        print(f"winmigrate: warning: {len(hive.problems)} damaged structure(s) skipped:",
-              file=sys.stderr)
-        for problem in hive.problems[:20]:
-            print(f"  {problem}", file=sys.stderr)
-        if len(hive.problems) > 20:
-            print(f"  ... and {len(hive.problems) - 20} more", file=sys.stderr)
-
-
 def cmd_info(args: argparse.Namespace) -> int:
     with open_hive(args.hive, args=args) as hive:
         bb = hive.base_block
@@ -104,10 +93,15 @@ def cmd_info(args: argparse.Namespace) -> int:
         if hive.recovery is not None:
             info["recovery"] = hive.recovery.to_dict()
         if not args.quick:
+            from .progress import Progress
+
             keys = values = 0
-            for key in hive.walk():
-                keys += 1
-                values += key.value_count
+            with Progress("counting", "keys") as progress:
+                for key in hive.walk():
+                    keys += 1
+                    values += key.value_count
+                    if not keys & 0xFF:
+                        progress(keys)
             info["keys"] = keys
             info["values"] = values
         if hive.problems:
@@ -125,7 +119,6 @@ def cmd_info(args: argparse.Namespace) -> int:
                 print(f"{k.replace('_', ' '):<{width}}  {v}")
             if hive.recovery is not None:
                 print(f"{'recovery':<{width}}  {hive.recovery.summary()}")
-            _report_problems(hive)
     return 0
 
 
@@ -144,7 +137,6 @@ def cmd_ls(args: argparse.Namespace) -> int:
             for value in key.values():
                 print(f"  {value_name(value)}  {type_name(value.type_number)}  "
                       f"{format_data(value)}")
-        _report_problems(hive)
     return 0
 
 
@@ -168,6 +160,10 @@ def _print_value(value: Value, *, single: bool) -> None:
 
 
 def cmd_get(args: argparse.Namespace) -> int:
+    if args.raw and args.value is None:
+        from ..errors import UsageError
+
+        raise UsageError("--raw writes one value's bytes: give its name after the key path")
     with open_hive(args.hive, args=args) as hive:
         key = hive.key(normalize_key_path(args.path, hive=hive))
         if args.value is not None:
@@ -181,12 +177,9 @@ def cmd_get(args: argparse.Namespace) -> int:
                 _print_value(value, single=True)
             return 0
         values = key.values()
-        if args.raw:
-            raise ValueNotFoundError(key.path, "(give a value name with --raw)")
         if args.json:
             print_json([value_to_dict(v) for v in values])
         else:
             for value in values:
                 _print_value(value, single=False)
-        _report_problems(hive)
     return 0

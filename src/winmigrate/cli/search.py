@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import argparse
 import re
+import sys
 
 from ..errors import UsageError
 from .common import add_hive_options, normalize_key_path, open_hive, print_json, safe_text
 from .output import type_name
 from .progress import Progress
-from .writing import intermixed
+from .writing import AtomicOutput, intermixed
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from typing import TextIO
 
     from ..hive import Hive, Key
 
@@ -48,7 +50,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--data", action="store_true", help="match string data")
     p.add_argument("--case-sensitive", "-s", action="store_true",
                    help="match case exactly")
-    p.add_argument("--limit", type=int, metavar="N", help="stop after N matches")
+    p.add_argument("--limit", type=count, metavar="N", help="stop after N matches")
     p.add_argument("--json", action="store_true", help="print JSON")
     add_hive_options(p)
     p.set_defaults(handler=cmd_find)
@@ -63,7 +65,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                     "Keys whose stored time is not a valid date keep their raw filetime and an "
                     "empty last_written.",
         epilog="examples:\n"
-               "  winmigrate timeline SYSTEM > system-timeline.csv\n"
+               "  winmigrate timeline SYSTEM -o system-timeline.csv\n"
                "  winmigrate timeline NTUSER.DAT --since 2023-05-01 --until "
                "'2023-05-02T12:00' --format json",
         formatter_class=_FMT))
@@ -76,9 +78,22 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--since", metavar="TIME", help="only keys written at or after TIME")
     p.add_argument("--until", metavar="TIME", help="only keys written at or before TIME")
     p.add_argument("--reverse", "-r", action="store_true", help="newest first")
-    p.add_argument("--limit", type=int, metavar="N", help="only the first N rows")
+    p.add_argument("--limit", type=count, metavar="N", help="only the first N rows")
+    p.add_argument("-o", "--output", default="-", metavar="FILE",
+                   help="write to FILE (atomically) instead of standard output")
     add_hive_options(p)
     p.set_defaults(handler=cmd_timeline)
+
+
+def count(text: str) -> int:
+    """A ``--limit``: a whole number, 0 or more."""
+    try:
+        n = int(text)
+    except ValueError:
+        n = -1
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"not a count: {text!r} (give 0 or more)")
+    return n
 
 
 # -- find ----------------------------------------------------------------------------------------
@@ -203,9 +218,6 @@ def filetime_iso(ticks: int) -> str:
 
 
 def cmd_timeline(args: argparse.Namespace) -> int:
-    import csv
-    import sys
-
     since = parse_time(args.since, "--since") if args.since else None
     until = parse_time(args.until, "--until") if args.until else None
     rows: list[tuple[int, str, int, int]] = []
@@ -219,13 +231,32 @@ def cmd_timeline(args: argparse.Namespace) -> int:
             rows.append((ticks, key.path, key.subkey_count, key.value_count))
     rows.sort(reverse=args.reverse)
     if args.limit is not None:
-        rows = rows[:max(args.limit, 0)]
-    if args.format == "json":
-        print_json([{"last_written": filetime_iso(t) or None, "filetime": t, "path": p,
-                     "subkeys": s, "values": v} for t, p, s, v in rows])
+        rows = rows[:args.limit]
+    if args.output == "-":
+        _write_rows(rows, args.format, sys.stdout)
         return 0
-    writer = csv.writer(sys.stdout, lineterminator="\n")
+    import io
+
+    buf = io.StringIO()
+    _write_rows(rows, args.format, buf)
+    with AtomicOutput(args.output) as out:
+        out.write(buf.getvalue().encode("utf-8"))
+    print(f"winmigrate: wrote {len(rows)} row(s) to {args.output}", file=sys.stderr)
+    return 0
+
+
+def _write_rows(rows: list[tuple[int, str, int, int]], fmt: str, out: TextIO) -> None:
+    if fmt == "json":
+        import json
+
+        json.dump([{"last_written": filetime_iso(t) or None, "filetime": t, "path": p,
+                    "subkeys": s, "values": v} for t, p, s, v in rows],
+                  out, indent=2, ensure_ascii=False)
+        out.write("\n")
+        return
+    import csv
+
+    writer = csv.writer(out, lineterminator="\n")
     writer.writerow(("last_written", "filetime", "path", "subkeys", "values"))
     for t, p, s, v in rows:
         writer.writerow((filetime_iso(t), t, p, s, v))
-    return 0

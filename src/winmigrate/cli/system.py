@@ -13,12 +13,14 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from ..errors import UsageError
+from . import writing
 from .common import add_hive_options, open_hive, print_json, safe_text
 
 if TYPE_CHECKING:
     from ..hive import Hive
     from ..windows.changes import Change
     from ..windows.controlsets import ControlSetSelection
+    from ..windows.services import Service
 
 _FMT = argparse.RawDescriptionHelpFormatter
 _TYPES = {"kernel": 0x1, "filesystem": 0x2, "own": 0x10, "share": 0x20}
@@ -37,10 +39,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def add_write_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--dry-run", action="store_true",
-                   help="show the changes as a diff without writing anything")
-    p.add_argument("--no-backup", action="store_true",
-                   help="do not keep the previous hive (and its logs) as *.bak")
+    writing.add_write_options(p, logs=False)
     p.add_argument("--json", action="store_true", help="print the changes as JSON")
 
 
@@ -78,6 +77,7 @@ def print_changes(changes: Sequence[Change], *, out: Callable[[str], None] = pri
         out("no changes: the hive is already as wanted")
         return
     from ..windows.changes import ChangeKind
+    from .diff import describe
 
     width = min(max((len(c.value or "(default)") for c in changes if c.value is not None),
                     default=0), 32)
@@ -97,9 +97,9 @@ def print_changes(changes: Sequence[Change], *, out: Callable[[str], None] = pri
             continue
         name = safe_text(c.value or "(default)")
         if c.before is not None:
-            out(f"  - {name:<{width}}  {safe_text(str(c.before))}")
+            out(f"  - {name:<{width}}  {describe(int(c.before.type), c.before.raw)}")
         if c.after is not None:
-            out(f"  + {name:<{width}}  {safe_text(str(c.after))}")
+            out(f"  + {name:<{width}}  {describe(int(c.after.type), c.after.raw)}")
 
 
 def run_write(args: argparse.Namespace, path: str,
@@ -113,20 +113,17 @@ def run_write(args: argparse.Namespace, path: str,
             print_json({"dry_run": args.dry_run, "changes": [c.to_dict() for c in changes]})
         else:
             print_changes(changes)
-        if args.dry_run or not changes:
-            return 0
-        apply_changes(hive, changes)
-        hive.save(backup=not args.no_backup)
-        if not args.json:
-            print(f"winmigrate: {len(changes)} change(s) written to {path}"
-                  + ("" if args.no_backup else f" (previous file kept as {path}.bak)"),
-                  file=sys.stderr)
+        if not args.dry_run and changes:
+            apply_changes(hive, changes)
+            writing.save(hive, args)
+    writing.print_summary([path], len(changes), args)
     return 0
 
 
-def _hive_args(p: argparse.ArgumentParser) -> None:
+def _hive_args(p: argparse.ArgumentParser, *, writes: bool = False) -> None:
     p.add_argument("hive", help="the SYSTEM hive file")
-    add_hive_options(p, tolerant=False)
+    # No --log for a write: its in-place save replays the logs found next to the hive.
+    add_hive_options(p, tolerant=False, log_files=not writes)
 
 
 # -- services ---------------------------------------------------------------------------------
@@ -172,7 +169,7 @@ def _register_services(sub: argparse._SubParsersAction[argparse.ArgumentParser])
                             "--start auto --error-control normal \\\n    --image-path "
                             "'C:\\Windows\\KvmConv\\kvmconv.exe' --object-name LocalSystem "
                             "--dry-run", formatter_class=_FMT)
-    _hive_args(p)
+    _hive_args(p, writes=True)
     p.add_argument("name", help="service name")
     p.add_argument("--type", help="kernel, filesystem, own, share or a number (e.g. 0x10)")
     p.add_argument("--start", help="boot, system, auto, demand, disabled or 0-4")
@@ -195,7 +192,7 @@ def _register_services(sub: argparse._SubParsersAction[argparse.ArgumentParser])
                                  "has it (disable rather than delete: it can be undone).",
                      epilog="example:\n  winmigrate services set-start SYSTEM xenvbd disabled",
                      formatter_class=_FMT)
-    _hive_args(p)
+    _hive_args(p, writes=True)
     p.add_argument("name", help="service name (case-insensitive)")
     p.add_argument("start", help="boot, system, auto, demand, disabled or 0-4")
     add_control_sets_option(p)
@@ -207,7 +204,7 @@ def _register_services(sub: argparse._SubParsersAction[argparse.ArgumentParser])
                                  "control set that has it.",
                      epilog="example:\n  winmigrate services remove SYSTEM KvmConv --dry-run",
                      formatter_class=_FMT)
-    _hive_args(p)
+    _hive_args(p, writes=True)
     p.add_argument("name", help="service name (case-insensitive)")
     add_control_sets_option(p)
     add_write_options(p)
@@ -218,7 +215,7 @@ def _enum_text(value: object) -> str:
     if value is None:
         return "-"
     name = getattr(value, "name", None)
-    return f"{int(value)}:{name.lower()}" if name else str(value)  # type: ignore[call-overload]
+    return f"{int(value)} ({name.lower()})" if name else str(value)  # type: ignore[call-overload]
 
 
 def cmd_services_list(args: argparse.Namespace) -> int:
@@ -246,15 +243,59 @@ def cmd_services_show(args: argparse.Namespace) -> int:
         svc = get_service(hive, args.name, args.control_set)
         if svc is None:
             raise KeyNotFoundError(f"Services\\{args.name}")
-        data = svc.to_dict()
         if args.json:
-            print_json(data)
+            print_json(svc.to_dict())
             return 0
-        for key, value in data.items():
-            if value in (None, [], {}):
-                continue
-            print(f"{key.replace('_', ' '):<20} {safe_text(str(value))}")
+        for label, text in _service_rows(svc):
+            print(f"{label:<20} {text}")
+        for w in svc.warnings:
+            print(f"winmigrate: warning: {svc.name}: {safe_text(w)}", file=sys.stderr)
     return 0
+
+
+def _service_rows(svc: Service) -> list[tuple[str, str]]:
+    """Every field set, as text (the JSON form has them all, raw)."""
+    from ..windows.services import ServiceType
+
+    rows = [("name", safe_text(svc.name)), ("control set", svc.control_set or "-")]
+    if svc.type is not None:
+        flags = [m.name.lower().replace("_", " ") for m in ServiceType
+                 if m.name and m & svc.type]
+        rows.append(("type", f"0x{int(svc.type):x} ({', '.join(flags) or 'no known flag'})"))
+    for label, value in (("start", svc.start), ("error control", svc.error_control)):
+        if value is not None:
+            rows.append((label, _enum_text(value)))
+    if svc.delayed_auto_start is not None:
+        rows.append(("delayed start", "yes" if svc.delayed_auto_start else "no"))
+    for label, text in (("image path", svc.image_path), ("display name", svc.display_name),
+                        ("description", svc.description), ("group", svc.group),
+                        ("object name", svc.object_name)):
+        if text is not None:
+            rows.append((label, safe_text(text)))
+    for label, items in (("depend on service", svc.depend_on_service),
+                         ("depend on group", svc.depend_on_group), ("owners", svc.owners)):
+        if items:
+            rows.append((label, ", ".join(safe_text(i) for i in items)))
+    if svc.tag is not None:
+        rows.append(("tag", str(svc.tag)))
+    for name, value in svc.start_override.items():
+        rows.append((f"start override {safe_text(name)}", _enum_text(value)))
+    for name, param in svc.parameters.items():
+        rows.append((f"parameter {safe_text(name or '(default)')}", _param_text(param)))
+    return rows
+
+
+def _param_text(value: object) -> str:
+    from ..windows.changes import RegValue
+    from .diff import describe
+
+    if isinstance(value, RegValue):
+        return describe(int(value.type), value.raw)
+    if isinstance(value, bytes):
+        return value.hex(" ") or "(empty)"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(safe_text(str(v)) for v in value)
+    return safe_text(str(value))
 
 
 def cmd_services_add(args: argparse.Namespace) -> int:
@@ -326,7 +367,7 @@ def _register_cdd(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
                                  "an existing entry (any case) is updated in place.",
                      epilog="example:\n  winmigrate cdd add SYSTEM 'PCI\\VEN_1AF4&DEV_1042&"
                             "REV_01' viostor --dry-run", formatter_class=_FMT)
-    _hive_args(p)
+    _hive_args(p, writes=True)
     p.add_argument("hardware_id", help="e.g. PCI\\VEN_1AF4&DEV_1001&REV_00")
     p.add_argument("service", help="the service that drives it")
     p.add_argument("--class-guid", default="{4D36E97B-E325-11CE-BFC1-08002BE10318}",
@@ -339,7 +380,7 @@ def _register_cdd(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
                      description="Remove the entries of a service or of given hardware IDs.",
                      epilog="example:\n  winmigrate cdd remove SYSTEM --service xenvbd",
                      formatter_class=_FMT)
-    _hive_args(p)
+    _hive_args(p, writes=True)
     p.add_argument("--service", help="remove every entry whose Service is this")
     p.add_argument("--device-id", action="append", default=[], metavar="ID",
                    help="remove this hardware ID's entry (repeatable)")
@@ -402,7 +443,8 @@ def _register_xen(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
                      epilog="example:\n  winmigrate xen detect SYSTEM --software SOFTWARE --json",
                      formatter_class=_FMT)
     _hive_args(p)
-    p.add_argument("--software", help="the SOFTWARE hive (for the uninstallers)")
+    p.add_argument("--software", help="the SOFTWARE hive (for the uninstallers; --log names "
+                                      "the logs of SYSTEM only)")
     add_control_sets_option(p)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=cmd_xen_detect)
@@ -415,7 +457,7 @@ def _register_xen(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
                                  "entries and unplug settings, set xenevtchn\\NoPVBoot=1.",
                      epilog="example:\n  winmigrate xen neutralise SYSTEM --dry-run",
                      formatter_class=_FMT)
-    _hive_args(p)
+    _hive_args(p, writes=True)
     add_control_sets_option(p)
     add_write_options(p)
     p.set_defaults(handler=cmd_xen_neutralise)
@@ -423,10 +465,13 @@ def _register_xen(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 def cmd_xen_detect(args: argparse.Namespace) -> int:
     from ..windows.xen import detect
+    from .diff import describe
 
     sets = parse_control_sets(args.control_sets)
     with open_hive(args.hive, args=args) as hive:
-        software = open_hive(args.software, args=args) if args.software else None
+        # --log names the logs of SYSTEM, the hive the command is about
+        own = argparse.Namespace(**{**vars(args), "log_files": None})
+        software = open_hive(args.software, args=own) if args.software else None
         try:
             report = detect(hive, software, sets)
         finally:
@@ -448,12 +493,13 @@ def cmd_xen_detect(args: argparse.Namespace) -> int:
     for c in report.critical_devices:
         print(f"  cdd      {c.control_set}  {safe_text(c.key_name)} -> {c.service}")
     for f in report.filters:
-        print(f"  filter   {safe_text(f.key)}  {f.value} = {list(f.entries)}")
+        print(f"  filter   {safe_text(f.key)}  {f.value} = {_entries(f.entries)}")
     for n in report.nics:
         print(f"  nic      {n.control_set}  {n.guid}  {safe_text(n.label)}  "
               f"{safe_text(n.driver_desc or '')}  ({n.xen_evidence})")
     for u in report.unplug:
-        print(f"  unplug   {safe_text(u.key)}  {u.value} = {u.data}")
+        shown = describe(int(u.data.type), u.data.raw)
+        print(f"  unplug   {safe_text(u.key)}  {u.value} = {shown}")
     for cs in report.legacy_xenevtchn:
         print(f"  legacy   {cs}  xenevtchn (needs NoPVBoot=1)")
     for un in report.uninstallers:
@@ -462,6 +508,12 @@ def cmd_xen_detect(args: argparse.Namespace) -> int:
     for w in report.warnings:
         print(f"winmigrate: warning: {w}", file=sys.stderr)
     return 0
+
+
+def _entries(items: Sequence[str]) -> str:
+    """A filter list: names as they are, an empty one (where Windows stops reading) as ""."""
+    return ", ".join(safe_text(e) if e and e == e.strip() and "," not in e else f'"{safe_text(e)}"'
+                     for e in items)
 
 
 def cmd_xen_neutralise(args: argparse.Namespace) -> int:

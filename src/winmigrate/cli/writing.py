@@ -5,13 +5,24 @@ from __future__ import annotations
 
 import argparse
 import os
-import stat
 import sys
 from typing import BinaryIO
 
-from ..errors import NotWritableError, WinmigrateError
+from ..errors import WinmigrateError
 from ..hive.files import create_temporary, fsync_folder
-from .common import open_hive
+from .common import (
+    OPENED,
+    logs_argument,
+    note,
+    open_hive,
+    warn,
+    warn_if_dirty,
+)
+from .failures import Parser
+
+__all__ = ["AtomicOutput", "CommandError", "add_write_options", "intermixed", "memory_copy",
+           "note", "open_for_write", "open_input", "print_summary", "resolve_or_create", "save",
+           "summary_line", "warn"]
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -26,36 +37,63 @@ class CommandError(WinmigrateError):
     ``--recursive``. Not a usage error: the command line itself was well formed."""
 
 
-def add_write_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--backup", action="store_true",
-                   help="keep the previous file as HIVE.bak (and its logs as *.LOG1.bak ...)")
-    p.add_argument("--logs", choices=("auto", "require"), default="auto",
-                   help="transaction logs of a dirty hive: replay them first (auto, the "
-                        "default), or fail if none can be applied (require)")
-
-
-def refuse_read_only(path: str) -> None:
-    """A hive file with no write permission bit is meant to stay as it is: refuse, even when
-    running as root (for whom the operating system would allow the write anyway)."""
-    try:
-        st = os.stat(path)
-    except OSError:
-        return  # opening it reports the problem
-    if stat.S_ISREG(st.st_mode) and not st.st_mode & 0o222:
-        raise NotWritableError(
-            f"{path} is read-only (mode {stat.S_IMODE(st.st_mode):04o}); make it writable "
-            "(chmod u+w) to change it")
+def add_write_options(p: argparse.ArgumentParser, *, logs: bool = True,
+                      force: bool = True) -> None:
+    """The options every command that changes a hive shares (docs/cli.md, "Conventions")."""
+    p.add_argument("--dry-run", "-n", action="store_true",
+                   help="show what would change, with the same summary; the hive is only read")
+    backup = p.add_mutually_exclusive_group()
+    backup.add_argument("--no-backup", action="store_true",
+                        help="do not keep the previous file as HIVE.bak (and its logs as "
+                             "HIVE.LOG1.bak ...), which every real run does by default")
+    # The default since 0.4; still accepted so that scripts written for 0.3 keep working.
+    backup.add_argument("--backup", action="store_true", help=argparse.SUPPRESS)
+    if force:
+        p.add_argument("--force", action="store_true",
+                       help="change the hive even if its file is read-only (no write permission "
+                            "bit), which is otherwise refused, even for root")
+    if logs:
+        # No --log FILE: the in-place save consolidates a dirty file with the logs next to it.
+        p.add_argument("--logs", choices=("auto", "require"), default="auto",
+                       help="transaction logs of a dirty hive: replay them first (auto, the "
+                            "default), or fail if none can be applied (require)")
 
 
 def open_for_write(path: str, args: argparse.Namespace) -> Hive:
-    """The hive opened writable (read into memory, exclusively locked); saved with
-    ``save``, which writes a new file and renames it over the old one."""
-    refuse_read_only(path)
+    """The hive opened writable (read into memory, exclusively locked) -- or, for ``--dry-run``,
+    a writable copy in memory (the file is only read) -- to be saved with ``save``. A read-only
+    file is refused unless ``--force``."""
+    if getattr(args, "dry_run", False):
+        return memory_copy(path, args)
     return open_hive(path, writable=True, args=args)
 
 
 def save(hive: Hive, args: argparse.Namespace) -> None:
-    hive.save(backup=bool(getattr(args, "backup", False)))
+    """Save the changes, keeping ``HIVE.bak`` unless ``--no-backup`` (nothing for a dry run)."""
+    if not getattr(args, "dry_run", False):
+        hive.save(backup=not getattr(args, "no_backup", False))
+
+
+def summary_line(paths: Sequence[str], count: int, args: argparse.Namespace) -> str:
+    """The closing line every writing command prints on stderr: the same count for a dry run
+    as for a real run."""
+    where = " and ".join(paths)
+    changes = f"{count} change{'' if count == 1 else 's'}"
+    if getattr(args, "dry_run", False):
+        return f"winmigrate: dry run: {changes}; {where} {'was' if len(paths) == 1 else 'were'} " \
+               "not modified"
+    if not count:
+        return f"winmigrate: no change; {where} {'was' if len(paths) == 1 else 'were'} not " \
+               "modified"
+    kept = "" if getattr(args, "no_backup", False) else \
+        f" (previous {'file' if len(paths) == 1 else 'files'} kept as " \
+        f"{', '.join(p + '.bak' for p in paths)})"
+    return f"winmigrate: {changes} written to {where}{kept}"
+
+
+def print_summary(paths: Sequence[str], count: int, args: argparse.Namespace) -> None:
+    if not getattr(args, "json", False):  # the JSON on stdout says as much
+        print(summary_line(paths, count, args), file=sys.stderr)
 
 
 def memory_copy(path: str, args: argparse.Namespace) -> Hive:
@@ -64,8 +102,24 @@ def memory_copy(path: str, args: argparse.Namespace) -> Hive:
     from ..hive import Hive
     from ..hive.logs import recover_file
 
-    data, _report = recover_file(path, getattr(args, "logs", "auto") or "auto")
+    logs = logs_argument(args)
+    OPENED.append((path, None))
+    data, report = recover_file(path, logs)
+    if report.primary_dirty and not report.applied:
+        # As the read-only dry runs do: the plan is made on the primary file as it is, and a
+        # real run will refuse. The copy is marked clean so that it can be changed in memory.
+        warn_if_dirty(path, report, logs, args)
+        data = _marked_clean(data)
     return Hive.from_bytes(data, writable=True)
+
+
+def _marked_clean(data: bytes | bytearray) -> bytearray:
+    from ..regf.baseblock import checksum
+
+    image = bytearray(data)
+    image[8:12] = image[4:8]  # secondary sequence = primary
+    image[508:512] = checksum(image).to_bytes(4, "little")
+    return image
 
 
 def resolve_or_create(hive: Hive, path: str) -> tuple[Key, list[str]]:
@@ -154,15 +208,7 @@ def open_input(path: str) -> BinaryIO:
         raise OSError(e.errno, f"cannot read {path}: {e.strerror}", path) from None
 
 
-def note(text: str) -> None:
-    print(f"winmigrate: note: {text}", file=sys.stderr)
-
-
-def warn(text: str) -> None:
-    print(f"winmigrate: warning: {text}", file=sys.stderr)
-
-
-class IntermixedParser(argparse.ArgumentParser):
+class IntermixedParser(Parser):
     """A (sub)parser whose options may come between and after its positional arguments:
     ``set HIVE PATH NAME --type REG_DWORD 0`` or ``export HIVE -o x.reg PATH``. Plain argparse
     assigns a ``*``/``?`` positional as soon as it meets the first option, and then rejects the

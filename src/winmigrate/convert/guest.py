@@ -375,6 +375,12 @@ def _apply(plan: GuestPlan, progress: Callable[[int, int, str], None] | None
         if (there is None) != (action.state is FileState.CREATE):
             raise ConversionError(f"{action.guest_path} changed since the plan was made: "
                                   "plan again")
+    if plan.registry.changes:  # a read-only hive is refused before anything is written
+        from ..hive.hivefile import refuse_read_only
+
+        for host in (install.system_hive, install.software_hive):
+            if host is not None:
+                refuse_read_only(host)
     manifest = Manifest.load(install) or Manifest(system_root=install.system_root)
     created: list[str] = []
     record_plan(manifest, plan.folders, plan.file_changes, plan.hives,

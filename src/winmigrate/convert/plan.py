@@ -39,7 +39,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ..errors import UsageError
+from ..errors import UsageError, WrongHiveError
 from ..regf.regtype import RegType
 from ..windows import drivers
 from ..windows.cdd import SCSI_ADAPTER_CLASS, plan_add_critical_device
@@ -205,7 +205,7 @@ def plan_xen_to_kvm(system_hive: Hive, software_hive: Hive | None = None,
     has_ddb = system_hive.root.get_subkey(drivers.DRIVER_DATABASE) is not None
     if has_ddb != (version.family is WindowsFamily.DRIVER_DATABASE):
         # SOFTWARE and SYSTEM disagree: the edits for the wrong family would not boot
-        raise UsageError(f"SOFTWARE says {version.label} but SYSTEM "
+        raise WrongHiveError(f"SOFTWARE says {version.label} but SYSTEM "
                          f"{'has' if has_ddb else 'has no'} DriverDatabase: the two hives are "
                          "not from the same Windows installation")
     warnings = list(version.warnings)

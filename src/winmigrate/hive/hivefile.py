@@ -10,7 +10,13 @@ from __future__ import annotations
 
 import os
 
-from ..errors import DirtyHiveError, HiveFileError, NotWritableError, UsageError
+from ..errors import (
+    DirtyHiveError,
+    HiveFileError,
+    NotWritableError,
+    ReadOnlyHiveError,
+    UsageError,
+)
 from .files import FilePager, lock_exclusive, read_all, remove_stale_temporaries
 from .model import HiveModel
 
@@ -48,9 +54,11 @@ class Hive(HiveModel):
     @classmethod
     def open(cls, path: str | os.PathLike[str], *, writable: bool = False,
              logs: Literal["auto", "ignore", "require"] | list[str] = "auto",
-             strict: bool = True, lock: bool = True) -> Hive:
+             strict: bool = True, lock: bool = True, force: bool = False) -> Hive:
         """Open the hive file at ``path`` (see ``winmigrate.open``)."""
-        fspath = _check_open_arguments(path, writable, logs, strict, lock)
+        fspath = _check_open_arguments(path, writable, logs, strict, lock, force)
+        if writable and not force:
+            refuse_read_only(fspath)
         try:
             fd = os.open(fspath, os.O_RDWR if writable else os.O_RDONLY)
         except OSError as e:
@@ -261,7 +269,7 @@ class Transaction:
 
 def open(path: str | os.PathLike[str], *, writable: bool = False,
          logs: Literal["auto", "ignore", "require"] | list[str] = "auto", strict: bool = True,
-         lock: bool = True) -> Hive:
+         lock: bool = True, force: bool = False) -> Hive:
     """Open a hive file.
 
     ``writable`` reads the file into memory and takes an exclusive advisory lock; changes are
@@ -270,8 +278,12 @@ def open(path: str | os.PathLike[str], *, writable: bool = False,
     the primary file as it is (a dirty hive then cannot be saved), ``"require"`` fails when no log
     can be applied, and a list names the log files to use. ``strict=False`` reads what can be read
     and lists what was skipped in ``Hive.problems`` (such a hive is never writable).
+
+    A writable open of a file without any write permission bit (``chmod a-w``) raises
+    ``ReadOnlyHiveError``, even for root, whom the system would let write it: a read-only file
+    means "do not change it". ``force=True`` opens it anyway.
     """
-    return Hive.open(path, writable=writable, logs=logs, strict=strict, lock=lock)
+    return Hive.open(path, writable=writable, logs=logs, strict=strict, lock=lock, force=force)
 
 
 def create(root_name: str = "ROOT", version: tuple[int, int] = (1, 5)) -> Hive:
@@ -282,12 +294,13 @@ def create(root_name: str = "ROOT", version: tuple[int, int] = (1, 5)) -> Hive:
 
 
 def _check_open_arguments(path: object, writable: object, logs: object, strict: object,
-                          lock: object) -> str:
+                          lock: object, force: object) -> str:
     """The file system path to open, once every argument is known to be of its kind
     (``UsageError`` naming the argument otherwise)."""
     if not isinstance(path, (str, bytes, os.PathLike)):
         raise UsageError(f"path must be a str or os.PathLike, not {type(path).__name__}")
-    for name, flag in (("writable", writable), ("strict", strict), ("lock", lock)):
+    for name, flag in (("writable", writable), ("strict", strict), ("lock", lock),
+                       ("force", force)):
         if not isinstance(flag, bool):
             raise UsageError(f"{name} must be True or False, not {flag!r}")
     if isinstance(logs, str):
@@ -306,3 +319,18 @@ def _check_open_arguments(path: object, writable: object, logs: object, strict: 
     if not fspath:
         raise UsageError("path is empty")
     return fspath
+
+
+def refuse_read_only(fspath: str) -> None:
+    """``ReadOnlyHiveError`` when the file has no write permission bit at all (what a writable
+    ``open`` checks first; for callers that must know before they start writing other files)."""
+    import stat
+
+    try:
+        st = os.stat(fspath)
+    except OSError:
+        return  # opening it reports the problem
+    if stat.S_ISREG(st.st_mode) and not st.st_mode & 0o222:
+        raise ReadOnlyHiveError(
+            f"{fspath} is read-only (mode {stat.S_IMODE(st.st_mode):04o}): make it writable "
+            "(chmod u+w) to change it, or open it with force=True", fspath)

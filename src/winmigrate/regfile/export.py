@@ -81,7 +81,8 @@ def default_prefix(hive: Hive) -> str:
     shows the hive. ``HKEY_LOCAL_MACHINE\\SYSTEM`` for a file called ``SYSTEM`` or
     ``SYSTEM.<anything>`` (likewise SOFTWARE, SAM, SECURITY, COMPONENTS, DRIVERS, BCD00000000,
     ELAM, DEFAULT...), ``HKEY_CURRENT_USER`` for ``NTUSER.DAT``, otherwise
-    ``HKEY_LOCAL_MACHINE\\<file name>`` -- the name one would give it in regedit's *Load Hive*
+    ``HKEY_LOCAL_MACHINE\\<file name without its extension>`` (``Amcache.hve`` ->
+    ``HKEY_LOCAL_MACHINE\\Amcache``) -- the name one would give it in regedit's *Load Hive*
     -- or, for a hive with no file, ``HKEY_LOCAL_MACHINE\\<root key name>``."""
     return _prefix_for(hive.path, hive.root.name)
 
@@ -94,7 +95,7 @@ def _prefix_for(path: str | None, root_name: str) -> str:
     stem = upper.split(".")[0]  # SYSTEM.sav, SYSTEM.bak, SOFTWARE.orig: still those hives
     if stem in HKLM_HIVES:
         return "HKEY_LOCAL_MACHINE\\" + stem
-    name = base or root_name or "HIVE"
+    name = os.path.splitext(base)[0] or base or root_name or "HIVE"
     name = "".join(ch for ch in name if ch not in "\\\r\n\0[]") or "HIVE"
     return "HKEY_LOCAL_MACHINE\\" + name
 

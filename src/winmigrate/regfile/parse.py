@@ -223,6 +223,12 @@ class RegReader:
             self.format = "5.00"
         elif first == HEADER_4:
             self.format = "REGEDIT4"
+        elif first.startswith("regf") or any(ch < " " and ch != "\t" for ch in first[:512]):
+            # Binary data is described, not echoed: its bytes mean nothing on a terminal.
+            what = "a registry hive (it starts with 'regf')" if first.startswith("regf") else \
+                "binary data"
+            raise RegFileError(f"not a .reg file: it holds {what}, not text starting with "
+                               f"{HEADER_5!r} or {HEADER_4!r}", 1, source=source)
         else:
             shown = first[:40] + ("..." if len(first) > 40 else "")
             raise RegFileError(f"not a .reg file: the first line is {shown!r}, not "

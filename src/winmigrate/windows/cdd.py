@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..errors import UsageError
+from ..errors import UsageError, WrongHiveError
 from ..regf.regtype import RegType
 from .changes import Change, ChangeSet, RegValue, apply_changes, find_key, join
 from .controlsets import ControlSetSelection, resolve_control_set, select_control_sets
@@ -145,7 +145,7 @@ def plan_add_critical_device(hive: Hive, hardware_id: str, service: str,
     for cs in select_control_sets(hive, control_sets):
         cdd_path = join(cs, CDD_PATH)
         if not plan.key_exists(cdd_path) and not create_database:
-            raise UsageError(f"{cs} has no CriticalDeviceDatabase: this is Windows 8 / 2012 or "
+            raise WrongHiveError(f"{cs} has no CriticalDeviceDatabase: this is Windows 8 / 2012 or "
                              "later, which uses the DriverDatabase (winmigrate.windows.drivers)")
         cdd = _cdd_key(hive, cs)
         existing = cdd.get_subkey(name) if cdd is not None else None

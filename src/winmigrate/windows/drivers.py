@@ -50,7 +50,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..errors import UsageError
+from ..errors import UsageError, WrongHiveError
 from ..regf.regtype import RegType
 from .changes import Change, ChangeSet, RegValue, apply_changes, find_key, join
 from .controlsets import ControlSetSelection, select_control_sets
@@ -284,11 +284,11 @@ def plan_register_boot_driver(hive: Hive, driver: BootDriver, *,
     run) are left alone; when all of them do, nothing is planned."""
     info = driver_database_info(hive)
     if info is None:
-        raise UsageError("this hive has no DriverDatabase: it is Windows 7 / 2008 R2 or older "
+        raise WrongHiveError("this hive has no DriverDatabase: it is Windows 7 / 2008 R2 or older "
                          "(use winmigrate.windows.cdd) or not a SYSTEM hive")
     arch = info.arch_name
     if arch is None:
-        raise UsageError(f"DriverDatabase\\Architecture is {info.architecture!r}: unknown "
+        raise WrongHiveError(f"DriverDatabase\\Architecture is {info.architecture!r}: unknown "
                          "processor architecture")
     plan = changes if changes is not None else ChangeSet(hive)
     first = plan.mark()
