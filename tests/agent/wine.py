@@ -143,3 +143,17 @@ class Wine:
             if parts and parts[0] == "Start":
                 return int(parts[-1], 0)
         return None
+
+
+def cmd_flake(log: str) -> str | None:
+    """The line where Wine's cmd failed to start a stub it had started a moment before ("Can't
+    recognize 'reg add ...' as an internal or external command"): under load Wine's process
+    creation fails now and then, and its cmd reports that as an unknown command. On Windows the
+    agent would retry at the next boot; a test that wants one clean boot runs again instead."""
+    for line in log.splitlines():
+        if "Can't recognize '" in line:
+            program = line.split("Can't recognize '", 1)[1].split(" ", 1)[0].lower()
+            if program in STUBBED:
+                return line.strip()
+    return None
+

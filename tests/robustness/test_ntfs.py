@@ -32,15 +32,20 @@ def ntfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
                           text=True, check=False)
     if made.returncode != 0:
         pytest.skip(f"mkntfs failed: {made.stderr.strip()}")
-    mounted = subprocess.run(["ntfs-3g", str(image), str(mount)], capture_output=True,
-                             text=True, check=False)
+    # Its messages go to a file, not a pipe: the daemon ntfs-3g leaves behind may keep the
+    # pipe open, and waiting for its end then waits for the unmount (a hang seen here).
+    errors = work / "ntfs-3g.err"
+    with open(errors, "wb") as err:
+        mounted = subprocess.run(["ntfs-3g", str(image), str(mount)], stdin=subprocess.DEVNULL,
+                                 stdout=subprocess.DEVNULL, stderr=err, check=False, timeout=60)
     if mounted.returncode != 0:
-        pytest.skip(f"ntfs-3g cannot mount here: {mounted.stderr.strip()}")
+        pytest.skip(f"ntfs-3g cannot mount here: {errors.read_text(errors='replace').strip()}")
     try:
         yield mount
     finally:
-        subprocess.run(["fusermount", "-u", str(mount)], capture_output=True, check=False)
-        subprocess.run(["umount", str(mount)], capture_output=True, check=False)
+        for unmount in (["fusermount", "-u", str(mount)], ["umount", str(mount)]):
+            subprocess.run(unmount, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, check=False, timeout=60)
 
 
 def _identity(path: Path) -> dict[str, object]:
