@@ -52,7 +52,7 @@ def startup(hive: str, runs: int) -> dict[str, dict[str, float | None]]:
         sys.exit(f"no console script at {script}: pip install -e . first")
     work = Path(tempfile.mkdtemp(prefix="wm-startup-"))
     bare = work / "winmigrate-no-wrapper"
-    bare.write_text(f"#!{py}\nimport sys\nfrom winmigrate.cli import main\nsys.exit(main())\n")
+    bare.write_text(f"#!{py}\nfrom winmigrate.cli import run\nrun()\n")
     bare.chmod(0o755)
     commands = {
         "python -c pass": [py, "-c", "pass"],

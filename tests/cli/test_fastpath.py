@@ -37,3 +37,26 @@ def test_fast_path_matches_argparse(argv: list[str]) -> None:
 @pytest.mark.parametrize("argv", ASIDE, ids=[" ".join(a) or "-" for a in ASIDE])
 def test_anything_else_goes_to_argparse(argv: list[str]) -> None:
     assert parse(argv) is None
+
+
+def test_the_console_entry_flushes_everything_and_keeps_the_exit_code(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # run() ends a fast-path read command with os._exit (no interpreter teardown): its whole
+    # output must still arrive, through a pipe, with main()'s exit code.
+    import subprocess
+    import sys
+
+    from tests.helpers import FIXTURES
+    from winmigrate.cli import main
+
+    hive = str(FIXTURES / "xen_win7_small.hiv")
+    for argv, code in ((["ls", hive, "ControlSet001\\Services"], 0),
+                       (["info", hive], 0),
+                       (["get", hive, "ControlSet001\\Services\\xenvbd"], 0),
+                       (["get", hive, "No\\Such\\Key", "X"], 1)):
+        assert main(argv) == code
+        expected = capsys.readouterr().out
+        proc = subprocess.run([sys.executable, "-m", "winmigrate", *argv], capture_output=True,
+                              text=True, timeout=60)
+        assert (proc.returncode, proc.stdout) == (code, expected), argv
+        assert expected or code, argv

@@ -47,6 +47,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Set once a read command of the fast path has run: nothing of it is left to finalise.
+_read_only_done = False
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``winmigrate`` console script; returns the exit code."""
     from .fastpath import parse
@@ -85,8 +89,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         report_skipped()
         return failures.report(e, raw, given)
     report_skipped()
+    if fast is not None:
+        global _read_only_done
+        _read_only_done = True
     return code
 
 
-def run() -> None:  # pragma: no cover - console script wrapper
-    sys.exit(main())
+def run() -> None:
+    """The ``winmigrate`` console script and ``python -m winmigrate``: ``main()``, then the exit.
+    After ``get``/``ls``/``info`` in their plain forms (they open nothing for writing and start
+    no thread) the output is flushed and the process ends without the interpreter's teardown of
+    every module, about 2 ms of a 25 ms lookup; every other command exits normally."""
+    code = main()
+    if not _read_only_done:
+        sys.exit(code)
+    import os
+
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BrokenPipeError:  # the reader went away (`| head`): as main() treats it
+        pass
+    os._exit(code)
