@@ -77,11 +77,13 @@ def choose_log(target: str, minor: int, existing: list[str]) -> LogChoice:
     by, the new format for hive version 1.5 and later, the old one before. The file: an existing
     ``.LOG1`` (or ``.LOG2``), else for the old format an existing ``.LOG`` (XP's single log),
     else a new ``.LOG1`` (``.LOG`` for versions before 1.5), removed again after the save."""
-    from ..regf.logfile import FORMAT_NEW, FORMAT_OLD, parse_log_header
+    from ..regf.logwrite import FORMAT_NEW, FORMAT_OLD
 
     formats: list[str] = []
     by_role: dict[str, str] = {}
     for path in existing:
+        from ..regf.logfile import parse_log_header  # only with logs to read (import cost)
+
         role = path.rsplit(".", 1)[-1].upper()
         by_role.setdefault(role, path)
         try:
@@ -190,7 +192,7 @@ def write_in_place(fd: int, target: str, base: bytes, bins: memoryview, *, minor
     journalled (see the module docstring). Raises ``HiveFileError`` for an I/O failure, leaving
     the old hive or one that its log recovers to the new."""
     from ..regf.baseblock import BaseBlock, checksum
-    from ..regf.logfile import FORMAT_NEW, build_old_log, new_log_parts
+    from ..regf.logwrite import FORMAT_NEW, build_old_log, new_log_parts
     from .logs.paths import find_logs, needs_recovery
 
     choice: LogChoice | None = None
