@@ -17,7 +17,7 @@ import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ..hive.files import create_temporary, fsync_folder
+from ..hive.files import fsync_folder, replace_file
 from .volume import GuestFileError, guest_parent
 
 if TYPE_CHECKING:
@@ -93,28 +93,6 @@ def plan_file(volume: Volume, guest_path: str, data: bytes, *, source: str, reas
     return FileAction(spelled, digest, len(data), state, source, reason, backup, data)
 
 
-def _atomic_write(host: str, data: bytes, mode: int = 0o644) -> None:
-    folder = os.path.dirname(host)
-    fd, tmp = create_temporary(folder, os.path.basename(host))
-    try:
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-            os.fchmod(fd, mode)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, host)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    fsync_folder(folder)
-
-
 def _keep(host: str, backup: str) -> None:
     """Keep the file at ``host`` as ``backup`` before it is replaced: a second name for the
     same file (a hard link: the file keeps its identity, and undo renames it back), or a copy
@@ -123,7 +101,7 @@ def _keep(host: str, backup: str) -> None:
         os.link(host, backup)
     except OSError:
         with open(host, "rb") as f:
-            _atomic_write(backup, f.read())
+            replace_file(backup, (f.read(),))
         return
     fsync_folder(os.path.dirname(backup))
 
@@ -161,7 +139,7 @@ def write_file(volume: Volume, action: FileAction, created_folders: list[str],
                 make_folders(volume, guest_parent(action.backup), created_folders)
                 _keep(host, backup)
         make_folders(volume, guest_parent(action.guest_path), created_folders)
-        _atomic_write(host, action.data)
+        replace_file(host, (action.data,))
         volume.forget(os.path.dirname(host))
     except OSError as e:
         if isinstance(e, GuestFileError):

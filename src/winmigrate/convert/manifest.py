@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..errors import UsageError
-from ..hive.files import fsync_folder
-from .guestfiles import FileState, _atomic_write, sha256_of_file
+from ..hive.files import fsync_folder, replace_file
+from .guestfiles import FileState, sha256_of_file
 from .volume import ConversionError, GuestFileError, find_windows
 
 if TYPE_CHECKING:
@@ -95,7 +95,7 @@ class Manifest:
                 "report": self.report, "history": self.history}
         text = json.dumps(body, indent=2, sort_keys=False) + "\n"
         try:
-            _atomic_write(install.volume.path(guest), text.encode("utf-8"))
+            replace_file(install.volume.path(guest), (text.encode("utf-8"),))
         except OSError as e:
             raise GuestFileError(e.errno, f"cannot write the manifest: {e.strerror}",
                                  install.volume.path(guest)) from None

@@ -26,7 +26,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .guestfiles import _atomic_write, make_folders, sha256_of_file
+from ..hive.files import replace_file
+from .guestfiles import make_folders, sha256_of_file
 from .manifest import HiveRecord, Manifest
 from .volume import ConversionError, guest_parent
 
@@ -129,7 +130,7 @@ def backup_hives(volume: Volume, manifest: Manifest, created: list[str]) -> None
             with open(host, "rb") as f:
                 data = f.read()
             make_folders(volume, guest_parent(backup), created)
-            _atomic_write(volume.path(backup), data)
+            replace_file(volume.path(backup), (data,))
             new_digest = hashlib.sha256(data).hexdigest()
             if isinstance(holder, dict):
                 holder["sha256"] = new_digest

@@ -8,8 +8,16 @@ import os
 
 from ..errors import HiveFileError, HiveLockedError
 
-__all__ = ["FilePager", "atomic_write", "create_temporary", "fsync_folder", "lock_exclusive",
-           "read_all", "remove_stale_temporaries"]
+__all__ = [
+    "FilePager",
+    "atomic_write",
+    "create_temporary",
+    "fsync_folder",
+    "lock_exclusive",
+    "read_all",
+    "remove_stale_temporaries",
+    "replace_file",
+]
 
 
 def read_all(fd: int, size: int, path: str) -> bytearray:
@@ -57,41 +65,40 @@ def lock_exclusive(fd: int, path: str) -> None:
 
 def atomic_write(target: str, parts: tuple[bytes | memoryview, ...], *,
                  mode_from: str | None = None) -> None:
-    """Replace ``target`` with ``parts``, crash-safely: a temporary file in the same folder,
-    written and fsynced, renamed over the target (atomic on POSIX), then the folder fsynced so
-    the rename itself is durable. A failure leaves the old file and removes the temporary one.
-    The new file takes the mode of ``mode_from`` (default: the target's)."""
+    """Replace the hive file ``target`` with ``parts`` (``replace_file``), the new file taking
+    the mode of ``mode_from`` (default: the target's); a failure is a ``HiveFileError`` saying
+    the file on disk is unchanged."""
     import stat
 
-    folder = os.path.dirname(os.path.abspath(target))
     try:
         mode = stat.S_IMODE(os.stat(mode_from or target).st_mode)
     except OSError:
         mode = 0o644
     try:
-        fd, tmp = create_temporary(folder, os.path.basename(target))
+        replace_file(target, parts, mode)
     except OSError as e:
         raise HiveFileError(e.errno, f"cannot save hive: {e.strerror}; the file on disk is "
                             "unchanged", target) from None
+
+
+def replace_file(target: str, parts: tuple[bytes | memoryview, ...], mode: int = 0o644) -> None:
+    """Replace ``target`` with ``parts``, crash-safely: a temporary file in the same folder,
+    written and fsynced, renamed over the target (atomic on POSIX), then the folder fsynced so
+    the rename itself is durable. A failure (``OSError``, or an interruption) leaves the old file
+    and removes the temporary one."""
+    folder = os.path.dirname(os.path.abspath(target))
+    fd, tmp = create_temporary(folder, os.path.basename(target))
     try:
         try:
             for part in parts:
                 view = memoryview(part)
                 while view:
-                    written = os.write(fd, view)
-                    view = view[written:]
+                    view = view[os.write(fd, view):]
             os.fchmod(fd, mode)
             os.fsync(fd)
         finally:
             os.close(fd)
         os.replace(tmp, target)
-    except OSError as e:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise HiveFileError(e.errno, f"cannot save hive: {e.strerror}; the file on disk is "
-                            "unchanged", target) from None
     except BaseException:
         try:
             os.unlink(tmp)
