@@ -92,23 +92,9 @@ class _AgentCmd(CmdBuilder):
         out.append("if not defined WM_RENAMED (echo:cannot rename the adapter & exit /b 1)")
         self.ghost(nic, "1")
         name = f'name="{_TEMP}"'
-        if nic.dhcp:
-            self.run("IPv4 from DHCP", f"netsh interface ip set address {name} dhcp")
-        else:
-            for i, addr in enumerate(nic.ipv4):
-                command = (f"set address {name} static {addr.ip} {addr.netmask} none" if i == 0
-                           else f"add address {name} {addr.ip} {addr.netmask}")
-                self.run(f"static IPv4 address {addr}", f"netsh interface ip {command}")
-            for gw in nic.gateways:
-                metric = 0 if gw.metric is None else int(gw.metric)
-                self.run(f"default gateway {gw.address} metric {metric}",
-                         f"netsh interface ip add address {name} gateway={gw.address} "
-                         f"gwmetric={metric}")
+        self.ipv4(nic, name)
         self.dns_settings(nic, name)
-        for i, server in enumerate(nic.wins_servers, 1):
-            self.run(f"WINS server {server}",
-                     f"netsh interface ip set wins {name} static {server}" if i == 1 else
-                     f"netsh interface ip add wins {name} {server} index={i}")
+        self.wins(nic, name)
         mode = NetbiosMode(nic.netbios)
         self.run(f"NetBIOS over TCP/IP: {mode.name.lower()}",
                  f'reg add "{_NETBT_KEY}\\Tcpip_%KVMCONV_NIC_GUID%" /v NetbiosOptions '

@@ -179,30 +179,9 @@ class CmdBuilder(Builder):
         out.append(f"if not defined WM_TAKEN goto wm_notaken_{n}")
         self.ghost(nic, n)
         name = f'name="{temp}"'
-        if nic.dhcp:
-            self.run("IPv4 from DHCP", f"netsh interface ip set address {name} dhcp")
-        else:
-            for i, addr in enumerate(nic.ipv4):
-                # The first replaces whatever the adapter had; "none" because 2003's netsh
-                # wants a gateway there (the gateways follow, each with its metric).
-                if i == 0:
-                    command = f"set address {name} static {addr.ip} {addr.netmask} none"
-                else:
-                    command = f"add address {name} {addr.ip} {addr.netmask}"
-                self.run(f"static IPv4 address {addr}", f"netsh interface ip {command}")
-            for gw in nic.gateways:
-                metric = 0 if gw.metric is None else int(gw.metric)
-                self.run(f"default gateway {gw.address} metric {metric}",
-                         f"netsh interface ip add address {name} gateway={gw.address} "
-                         f"gwmetric={metric}")
+        self.ipv4(nic, name)
         self.dns(nic, name)
-        for i, server in enumerate(nic.wins_servers, 1):
-            if i == 1:
-                self.run(f"WINS server {server}",
-                         f"netsh interface ip set wins {name} static {server}")
-            else:
-                self.run(f"WINS server {server}",
-                         f"netsh interface ip add wins {name} {server} index={i}")
+        self.wins(nic, name)
         mode = NetbiosMode(nic.netbios)
         self.run(f"NetBIOS over TCP/IP: {mode.name.lower()}",
                  f"wmic nicconfig where Index=%WM_INDEX% call SetTcpipNetbios {int(mode)} <nul")
@@ -274,6 +253,31 @@ class CmdBuilder(Builder):
                      f'reg add "{conn}" /v Name /t REG_SZ /d {cmd_quote(nic.name + OLD_SUFFIX)} '
                      "/f")
             out.append(f":wm_ghostname_{n}")
+
+    def ipv4(self, nic: Interface, name: str) -> None:
+        """DHCP, or the static addresses and the default gateways with their metrics, on the
+        connection ``name`` (``name="..."``)."""
+        if nic.dhcp:
+            self.run("IPv4 from DHCP", f"netsh interface ip set address {name} dhcp")
+            return
+        for i, addr in enumerate(nic.ipv4):
+            # The first replaces whatever the adapter had; "none" because 2003's netsh wants a
+            # gateway there (the gateways follow, each with its metric).
+            command = (f"set address {name} static {addr.ip} {addr.netmask} none" if i == 0
+                       else f"add address {name} {addr.ip} {addr.netmask}")
+            self.run(f"static IPv4 address {addr}", f"netsh interface ip {command}")
+        for gw in nic.gateways:
+            metric = 0 if gw.metric is None else int(gw.metric)
+            self.run(f"default gateway {gw.address} metric {metric}",
+                     f"netsh interface ip add address {name} gateway={gw.address} "
+                     f"gwmetric={metric}")
+
+    def wins(self, nic: Interface, name: str) -> None:
+        """The WINS servers, in order, on the connection ``name``."""
+        for i, server in enumerate(nic.wins_servers, 1):
+            self.run(f"WINS server {server}",
+                     f"netsh interface ip set wins {name} static {server}" if i == 1 else
+                     f"netsh interface ip add wins {name} {server} index={i}")
 
     def dns(self, nic: Interface, name: str) -> None:
         v4, v6 = dns_all(nic)
